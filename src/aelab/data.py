@@ -111,7 +111,8 @@ class InMemoryLoader(DataLoader):
         if self._indices is not None:
             order = self._indices[order]
         for batch in order.split(self.batch_size):
-            yield tuple(tensor[batch] for tensor in self._tensors)
+            # index_select is about twice as fast as tensor[batch] on the CPU
+            yield tuple(tensor.index_select(0, batch) for tensor in self._tensors)
 
 
 @dataclass
