@@ -17,10 +17,33 @@ def _reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    from aelab.build import BuildError, build_assignment
+
+    try:
+        report = build_assignment(args.out)
+    except BuildError as error:
+        print(f"Build failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Student notebook: {report.student_notebook}")
+    print(f"Autograder:       {report.autograder_zip}")
+    print(
+        f"Reference solution scores {report.solution_score:g}/{report.possible:g}; "
+        f"blank notebook scores {report.blank_score:g}. Built in {report.seconds:.0f} s."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, one sub-command per job."""
     parser = argparse.ArgumentParser(prog="aelab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser(
+        "build", help="regenerate the student notebook and autograder from the master notebook"
+    )
+    build.add_argument("--out", type=Path, default=Path("autograder"))
+    build.set_defaults(run=_build)
 
     reference = commands.add_parser(
         "reference", help="train the reference AE and VAE; write figures and metrics.json"

@@ -1,0 +1,102 @@
+"""Build the assignment from the master notebook: student notebook, autograder, and proof.
+
+``otter assign`` splits the master into a student notebook and an autograder. The build
+then makes the outputs reproducible (stable cell ids, a fixed zip name) and grades the
+reference solution and the untouched student notebook with the new autograder: the
+solution must earn every autograded point and the blank notebook none.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+from aelab.otter_run import grade_notebook, grading_environment
+
+PROJECT = Path(__file__).resolve().parents[2]
+MASTER = PROJECT / "notebooks" / "autoencoders_mnist.ipynb"
+NOTEBOOK_NAME = MASTER.name
+
+
+@dataclass
+class BuildReport:
+    """What a build produced and how the reference and blank notebooks scored."""
+
+    student_notebook: str
+    solution_notebook: str
+    autograder_zip: str
+    solution_score: float
+    blank_score: float
+    possible: float
+    seconds: float
+
+
+class BuildError(RuntimeError):
+    """The assignment could not be built, or its autograder grades wrongly."""
+
+
+def _stable_cell_ids(path: Path) -> None:
+    """Renumber cell ids: otter gives the cells it inserts random ones."""
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index:03d}"
+    nbformat.write(notebook, path)
+
+
+def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
+    """Run ``otter assign`` on ``master`` into ``out`` and verify the autograder."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="aelab-assign-") as scratch:
+        dist = Path(scratch) / "dist"
+        assign = subprocess.run(
+            [sys.executable, "-m", "otter", "assign", str(master), str(dist)],
+            env=grading_environment(),
+            capture_output=True,
+            text=True,
+        )
+        if assign.returncode != 0:
+            raise BuildError(
+                "otter assign failed:\n" + assign.stdout[-3000:] + assign.stderr[-3000:]
+            )
+        if out.exists():
+            shutil.rmtree(out)
+        (out / "student").mkdir(parents=True)
+        (out / "solution").mkdir()
+        shutil.copy(dist / "student" / NOTEBOOK_NAME, out / "student" / NOTEBOOK_NAME)
+        shutil.copy(dist / "autograder" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME)
+        (zip_path,) = (dist / "autograder").glob("*.zip")
+        shutil.copy(zip_path, out / "autograder.zip")
+    for notebook in (out / "student" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME):
+        _stable_cell_ids(notebook)
+
+    with tempfile.TemporaryDirectory(prefix="aelab-verify-") as scratch:
+        solution = grade_notebook(
+            out / "autograder.zip", out / "solution" / NOTEBOOK_NAME, Path(scratch) / "solution"
+        )
+        blank = grade_notebook(
+            out / "autograder.zip", out / "student" / NOTEBOOK_NAME, Path(scratch) / "blank"
+        )
+    report = BuildReport(
+        student_notebook=str(out / "student" / NOTEBOOK_NAME),
+        solution_notebook=str(out / "solution" / NOTEBOOK_NAME),
+        autograder_zip=str(out / "autograder.zip"),
+        solution_score=solution.total,
+        blank_score=blank.total,
+        possible=solution.possible,
+        seconds=time.perf_counter() - started,
+    )
+    (out / "build_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    if solution.total != solution.possible or solution.possible == 0:
+        lost = {q: s for q, s in solution.scores.items() if s < solution.max_scores[q]}
+        raise BuildError(f"The reference solution loses points: {lost}")
+    if blank.total != 0:
+        raise BuildError(f"The blank student notebook earns {blank.total} points: {blank.scores}")
+    return report
