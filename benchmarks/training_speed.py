@@ -31,30 +31,30 @@ from aelab.models import VAE, AutoEncoder
 from aelab.training import autoencoder_loss, fit, vae_batch_loss
 
 
-def epoch_gemms(model: nn.Module, batch: int = 512) -> list[tuple[int, int, int, bool]]:
-    """(m, k, n, is_training) of every matrix product in one epoch."""
+def epoch_gemms(model: nn.Module, batch: int = 512) -> list[tuple[int, int, int]]:
+    """(m, k, n) of every matrix product in one epoch."""
     layers = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
     gemms = []
     for total, training in ((TRAIN_SIZE, True), (VAL_SIZE, False)):
         sizes = [batch] * (total // batch) + ([total % batch] if total % batch else [])
         for b in sizes:
             for i, (fan_in, fan_out) in enumerate(layers):
-                gemms.append((b, fan_in, fan_out, training))
+                gemms.append((b, fan_in, fan_out))
                 if training:
-                    gemms.append((fan_out, b, fan_in, True))  # weight gradient
+                    gemms.append((fan_out, b, fan_in))  # weight gradient
                     if i > 0:  # the input images need no gradient
-                        gemms.append((b, fan_out, fan_in, True))
+                        gemms.append((b, fan_out, fan_in))
     return gemms
 
 
 def floor_seconds(gemms) -> tuple[float, float, float]:
     """(FLOPs, seconds to replay the GEMMs, peak sgemm FLOP/s on 2048x2048)."""
-    flops = sum(2 * m * k * n for m, k, n, _ in gemms)
-    operands = {(m, k, n): (torch.rand(m, k), torch.rand(k, n)) for m, k, n, _ in gemms}
+    flops = sum(2 * m * k * n for m, k, n in gemms)
+    operands = {(m, k, n): (torch.rand(m, k), torch.rand(k, n)) for m, k, n in gemms}
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        for m, k, n, _ in gemms:
+        for m, k, n in gemms:
             torch.mm(*operands[(m, k, n)])
         best = min(best, time.perf_counter() - start)
     a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
