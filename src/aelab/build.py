@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from aelab.otter_run import grade_notebook, grading_environment
+from aelab.otter_run import GradingError, extract_mnist, grade_notebook, grading_environment
 
 PROJECT = Path(__file__).resolve().parents[2]
 MASTER = PROJECT / "notebooks" / "autoencoders_mnist.ipynb"
@@ -54,11 +54,13 @@ def _stable_cell_ids(path: Path) -> None:
 def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
     """Run ``otter assign`` on ``master`` into ``out`` and verify the autograder."""
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="aelab-assign-") as scratch:
-        dist = Path(scratch) / "dist"
+    with tempfile.TemporaryDirectory(prefix="aelab-build-") as scratch:
+        scratch = Path(scratch)
+        mnist = extract_mnist(scratch / "mnist")
+        dist = scratch / "dist"
         assign = subprocess.run(
             [sys.executable, "-m", "otter", "assign", str(master), str(dist)],
-            env=grading_environment(),
+            env=grading_environment(scratch, mnist),
             capture_output=True,
             text=True,
         )
@@ -66,24 +68,24 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
             raise BuildError(
                 "otter assign failed:\n" + assign.stdout[-3000:] + assign.stderr[-3000:]
             )
-        if out.exists():
-            shutil.rmtree(out)
-        (out / "student").mkdir(parents=True)
-        (out / "solution").mkdir()
+        for kind in ("student", "solution"):  # replace only what the build makes
+            shutil.rmtree(out / kind, ignore_errors=True)
+            (out / kind).mkdir(parents=True)
         shutil.copy(dist / "student" / NOTEBOOK_NAME, out / "student" / NOTEBOOK_NAME)
         shutil.copy(dist / "autograder" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME)
         (zip_path,) = (dist / "autograder").glob("*.zip")
         shutil.copy(zip_path, out / "autograder.zip")
-    for notebook in (out / "student" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME):
-        _stable_cell_ids(notebook)
-
-    with tempfile.TemporaryDirectory(prefix="aelab-verify-") as scratch:
-        solution = grade_notebook(
-            out / "autograder.zip", out / "solution" / NOTEBOOK_NAME, Path(scratch) / "solution"
-        )
-        blank = grade_notebook(
-            out / "autograder.zip", out / "student" / NOTEBOOK_NAME, Path(scratch) / "blank"
-        )
+        for notebook in (out / "student" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME):
+            _stable_cell_ids(notebook)
+        try:
+            solution, blank = (
+                grade_notebook(
+                    out / "autograder.zip", out / kind / NOTEBOOK_NAME, scratch / kind, mnist
+                )
+                for kind in ("solution", "student")
+            )
+        except GradingError as error:
+            raise BuildError(f"Grading with the new autograder failed: {error}") from error
     report = BuildReport(
         student_notebook=str(out / "student" / NOTEBOOK_NAME),
         solution_notebook=str(out / "solution" / NOTEBOOK_NAME),
