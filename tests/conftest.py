@@ -13,3 +13,12 @@ def splits():
 @pytest.fixture(autouse=True)
 def _seeded():
     torch.manual_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The assignment built once for the session: (output folder, build report)."""
+    from aelab.build import build_assignment
+
+    out = tmp_path_factory.mktemp("build") / "autograder"
+    return out, build_assignment(out)

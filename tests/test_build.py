@@ -6,18 +6,13 @@ import zipfile
 
 import nbformat
 import pytest
+import student_work
+from student_work import MISTAKES
 
 from aelab.build import MASTER, NOTEBOOK_NAME, build_assignment
-from aelab.otter_run import grade_notebook
+from aelab.otter_run import extract_mnist, grade_notebook
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("build") / "autograder"
-    report = build_assignment(out)
-    return out, report
 
 
 def _solution_lines():
@@ -85,37 +80,41 @@ def test_build_is_reproducible(built, tmp_path):
             assert a.read(name) == b.read(name), name
 
 
-# Realistic mistakes, one per question: (question, text marking the cell, right code, wrong code).
-MISTAKES = [
-    ("q1", "train_loader = ", "shuffle=True)", "shuffle=False)"),
-    # the course's original loop: the best weights are never restored
-    ("q3", "def train_autoencoder(", "    model.load_state_dict(best_state)\n", ""),
-    (
-        "q6",
-        "def extrapolate_digits(",
-        "torch.linspace(0, 1, num_images)",
-        "(torch.arange(num_images) / num_images)",
-    ),
-    ("q8", "class VAE(", "torch.exp(0.5 * logvar)", "torch.exp(logvar)"),
-    ("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum"),
-    ("q10", "latent_samples = ", "torch.randn(NUM_IMAGES, 2)", "torch.rand(NUM_IMAGES, 2)"),
-    ("q11", "approx_posterior = ", "torch.exp(0.5 * latent_logvar)", "torch.exp(latent_logvar)"),
-]
-
-
 def test_hidden_tests_catch_realistic_mistakes(built, tmp_path):
     out, _ = built
-    notebook = nbformat.read(out / "solution" / NOTEBOOK_NAME, as_version=4)
-    for _question, marker, right, wrong in MISTAKES:
-        (cell,) = [
-            cell for cell in notebook.cells if marker in cell.source and right in cell.source
-        ]
-        cell.source = cell.source.replace(right, wrong)
-    wrong_path = tmp_path / NOTEBOOK_NAME
-    nbformat.write(notebook, wrong_path)
-    result = grade_notebook(out / "autograder.zip", wrong_path, tmp_path / "graded")
+    wrong = student_work.with_mistakes(out, {question for question, *_ in MISTAKES})
+    wrong_path = student_work.write(wrong, tmp_path / NOTEBOOK_NAME)
+    mnist = extract_mnist(tmp_path / "mnist")
+    result = grade_notebook(out / "autograder.zip", wrong_path, tmp_path / "graded", mnist)
     for question, *_ in MISTAKES:
         assert result.scores[question] < result.max_scores[question], question
     # The wrong answers do not spill into other questions.
     for question in ("q2", "q5"):
         assert result.scores[question] == result.max_scores[question], question
+
+
+def test_notebook_requirements_match_pyproject():
+    import tomllib
+
+    pyproject = tomllib.loads((MASTER.parents[1] / "pyproject.toml").read_text())
+    declared = set(pyproject["project"]["dependencies"])
+    requirements = (MASTER.parent / "requirements.txt").read_text().split()
+    assert set(requirements) <= declared, set(requirements) - declared
+    names = {re.split(r"[<>=]", line)[0] for line in requirements}
+    assert {"torch", "torchvision", "matplotlib", "numpy", "nbconvert", "otter-grader"} <= names
+
+
+def test_submission_cell_zips_the_notebook_and_a_readable_html_copy(built, tmp_path):
+    out, _ = built
+    blank = student_work.blank(out)
+    (cell,) = [c for c in blank.cells if "grader.export(" in c.source]
+    assert "otter_ignore" in cell.metadata.get("tags", [])  # never run while grading
+    assert cell.metadata.get("editable") is False
+    export = student_work.export_zip(blank, tmp_path)
+    with zipfile.ZipFile(export) as archive:
+        names = set(archive.namelist())
+        assert {NOTEBOOK_NAME, "autoencoders_mnist.html"} <= names
+        html = archive.read("autoencoders_mnist.html").decode()
+        notebook = nbformat.reads(archive.read(NOTEBOOK_NAME).decode(), as_version=4)
+    assert html.startswith("<!DOCTYPE html>") and "Problem 11" in html
+    assert len(notebook.cells) == len(blank.cells)
