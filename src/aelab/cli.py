@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,49 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from aelab.canvas import GradebookError, read_gradebook
+    from aelab.grading import GradingOptions, grade_submissions
+
+    if not args.autograder.is_file():
+        print(f"No autograder at {args.autograder}: run `aelab build` first.", file=sys.stderr)
+        return 1
+    if not args.submissions.exists():
+        print(f"No submissions at {args.submissions}.", file=sys.stderr)
+        return 1
+    gradebook = column = None
+    if args.gradebook:
+        try:
+            gradebook = read_gradebook(args.gradebook)
+            column = gradebook.assignment_column(args.assignment)
+        except (GradebookError, OSError) as error:
+            print(f"Gradebook: {error}", file=sys.stderr)
+            return 1
+    options = GradingOptions(
+        autograder_zip=args.autograder,
+        workers=args.workers,
+        timeout=args.timeout,
+        memory_gb=args.memory_gb,
+        epoch_cap=None if args.full_length else args.epoch_cap,
+    )
+    try:
+        summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
+    except KeyboardInterrupt:
+        print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
+        return 130
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts().items()))
+    print(
+        f"{len(summary.rows)} files: {counts}. {summary.graded_now} graded in this run, "
+        f"{summary.seconds:.0f} s."
+    )
+    for conflict in summary.conflicts:
+        print(f"Conflict: {conflict}")
+    print(f"Results: {args.out / 'results.csv'}; feedback: {args.out / 'feedback'}/")
+    if column:
+        print(f"Canvas import ({column}): {args.out / 'gradebook_import.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, one sub-command per job."""
     parser = argparse.ArgumentParser(prog="aelab", description=__doc__)
@@ -44,6 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--out", type=Path, default=Path("autograder"))
     build.set_defaults(run=_build)
+
+    grade = commands.add_parser(
+        "grade",
+        help="grade a Canvas 'Download Submissions' zip (or folder): results, feedback, gradebook",
+        description="Grade every submission without Docker: each notebook runs in its own "
+        "folder and process with a timeout, a memory limit and a scrubbed environment. "
+        "This guards against accidents, not attacks: students' code runs as you.",
+    )
+    grade.add_argument("submissions", type=Path, help="submissions.zip from Canvas, or a folder")
+    grade.add_argument("--gradebook", type=Path, help="the gradebook CSV exported from Canvas")
+    grade.add_argument("--assignment", help="the gradebook column to fill (title or id)")
+    grade.add_argument("--autograder", type=Path, default=Path("autograder/autograder.zip"))
+    grade.add_argument("--out", type=Path, default=Path("grades"))
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--timeout", type=float, default=300, help="seconds per submission")
+    grade.add_argument("--memory-gb", type=float, default=6.0, help="memory limit per submission")
+    grade.add_argument("--epoch-cap", type=int, default=1, help="cap on the long training runs")
+    grade.add_argument(
+        "--full-length", action="store_true", help="no epoch cap (as slow as the students' runs)"
+    )
+    grade.set_defaults(run=_grade)
 
     reference = commands.add_parser(
         "reference", help="train the reference AE and VAE; write figures and metrics.json"
