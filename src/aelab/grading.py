@@ -163,6 +163,8 @@ def _grade_one(notebook: Path, work: Path, mnist: Path, options: GradingOptions)
     except otter_run.GradingError as error:
         status = "timed out" if error.timed_out else "errored"
         return {"status": status, "reason": str(error)}
+    except Exception as error:  # e.g. a full disk: this row errs, the run goes on
+        return {"status": "errored", "reason": f"{type(error).__name__}: {error}"}
     finally:
         shutil.rmtree(sandbox, ignore_errors=True)
     return {
@@ -204,16 +206,20 @@ def grade_submissions(
         work = out / "work" / item.path.stem
         try:
             notebook = read_notebook(notebook_bytes(item.path, NOTEBOOK_NAME))
+            row.team, row.answers = read_team(notebook), read_written_answers(notebook)
+            work.mkdir(parents=True, exist_ok=True)
+            prepared = gradable_copy(notebook, work / NOTEBOOK_NAME)
         except NotGradableError as problem:
             row.status, row.reason = problem.status, problem.reason
             continue
-        row.team, row.answers = read_team(notebook), read_written_answers(notebook)
-        work.mkdir(parents=True, exist_ok=True)
-        prepared = gradable_copy(notebook, work / NOTEBOOK_NAME)
+        except Exception as error:  # whatever else a submission holds, the run goes on
+            row.status, row.reason = "unreadable", f"could not prepare the notebook: {error}"
+            continue
         key = _job_key(prepared, options)
         cached = work / "result.json"
-        if cached.is_file() and json.loads(cached.read_text()).get("key") == key:
-            _apply(row, json.loads(cached.read_text()))
+        saved = json.loads(cached.read_text()) if cached.is_file() else {}
+        if saved.get("key") == key:
+            _apply(row, saved)
         else:
             pending.append((row, prepared, work, key))
 
