@@ -118,3 +118,22 @@ def test_submission_cell_zips_the_notebook_and_a_readable_html_copy(built, tmp_p
         notebook = nbformat.reads(archive.read(NOTEBOOK_NAME).decode(), as_version=4)
     assert html.startswith("<!DOCTYPE html>") and "Problem 11" in html
     assert len(notebook.cells) == len(blank.cells)
+
+
+def test_autograder_ships_mnist_and_the_cap_travels_in_the_notebook(built, tmp_path):
+    """What a grading container relies on, checked without one: no data root, no cap variable."""
+    import hashlib
+
+    from aelab.data import RAW_FILES
+    from aelab.submissions import gradable_copy
+
+    out, _ = built
+    with zipfile.ZipFile(out / "autograder.zip") as archive:
+        for name, md5 in RAW_FILES.items():
+            data = archive.read(f"files/data/MNIST/raw/{name}")
+            assert hashlib.md5(data).hexdigest() == md5, name
+    notebook = gradable_copy(student_work.solution(out), tmp_path / NOTEBOOK_NAME, epoch_cap=1)
+    result = grade_notebook(
+        out / "autograder.zip", notebook, tmp_path / "sandbox", mnist=None, epoch_cap=None
+    )
+    assert result.total == result.possible == 38

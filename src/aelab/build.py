@@ -14,11 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
 
+from aelab.data import verify_raw_files
 from aelab.otter_run import GradingError, extract_mnist, grade_notebook, grading_environment
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,18 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def _add_mnist(autograder_zip: Path) -> None:
+    """Ship the MNIST archives in the autograder (its ``files/`` land next to the notebook).
+
+    A grading container then finds ``data/MNIST/raw`` where the notebook looks by default
+    and needs no network; torchvision checks their MD5s and unpacks them.
+    """
+    with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(verify_raw_files().glob("*.gz")):
+            member = zipfile.ZipInfo(f"files/data/MNIST/raw/{path.name}", (1980, 1, 1, 0, 0, 0))
+            archive.writestr(member, path.read_bytes())
+
+
 def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
     """Run ``otter assign`` on ``master`` into ``out`` and verify the autograder."""
     started = time.perf_counter()
@@ -75,6 +89,7 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
         shutil.copy(dist / "autograder" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME)
         (zip_path,) = (dist / "autograder").glob("*.zip")
         shutil.copy(zip_path, out / "autograder.zip")
+        _add_mnist(out / "autograder.zip")
         for notebook in (out / "student" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME):
             _stable_cell_ids(notebook)
         try:

@@ -59,6 +59,7 @@ def _grade(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         memory_gb=args.memory_gb,
         epoch_cap=None if args.full_length else args.epoch_cap,
+        docker=args.docker,
     )
     try:
         summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--epoch-cap", type=int, default=1, help="cap on the long training runs")
     grade.add_argument(
         "--full-length", action="store_true", help="no epoch cap (as slow as the students' runs)"
+    )
+    grade.add_argument(
+        "--docker",
+        action="store_true",
+        help="grade in otter's Docker containers (no network) instead of sandboxed processes",
     )
     grade.set_defaults(run=_grade)
 

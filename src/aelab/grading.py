@@ -54,6 +54,7 @@ class GradingOptions:
     timeout: float = otter_run.TIMEOUT_S
     memory_gb: float = otter_run.MEMORY_LIMIT_GB
     epoch_cap: int | None = otter_run.EPOCH_CAP_FOR_GRADING
+    docker: bool = False  # otter's Docker containers instead of sandboxed processes
 
 
 @dataclass
@@ -146,20 +147,26 @@ def _job_key(notebook: Path, options: GradingOptions) -> str:
     return digest.hexdigest()
 
 
-def _grade_one(notebook: Path, work: Path, mnist: Path, options: GradingOptions) -> dict:
-    """Grade one prepared notebook in a fresh sandbox; the outcome as a JSON-able dict."""
+def _grade_one(notebook: Path, work: Path, backend: Path | str, options: GradingOptions) -> dict:
+    """Grade one prepared notebook; the outcome as a JSON-able dict.
+
+    ``backend`` is the unpacked MNIST for a sandboxed run, or the Docker image's tag.
+    """
     sandbox = Path(tempfile.mkdtemp(prefix="sandbox-", dir=work))
     try:
-        result = otter_run.grade_notebook(
-            options.autograder_zip,
-            notebook,
-            sandbox,
-            mnist,
-            timeout=options.timeout,
-            memory_gb=options.memory_gb,
-            epoch_cap=options.epoch_cap,
-            threads=max(1, (os.cpu_count() or 1) // max(1, options.workers)),
-        )
+        if options.docker:
+            result = otter_run.grade_notebook_in_docker(str(backend), notebook, options.timeout)
+        else:
+            result = otter_run.grade_notebook(
+                options.autograder_zip,
+                notebook,
+                sandbox,
+                Path(backend),
+                timeout=options.timeout,
+                memory_gb=options.memory_gb,
+                epoch_cap=options.epoch_cap,
+                threads=max(1, (os.cpu_count() or 1) // max(1, options.workers)),
+            )
     except otter_run.GradingError as error:
         status = "timed out" if error.timed_out else "errored"
         return {"status": status, "reason": str(error)}
@@ -208,7 +215,7 @@ def grade_submissions(
             notebook = read_notebook(notebook_bytes(item.path, NOTEBOOK_NAME))
             row.team, row.answers = read_team(notebook), read_written_answers(notebook)
             work.mkdir(parents=True, exist_ok=True)
-            prepared = gradable_copy(notebook, work / NOTEBOOK_NAME)
+            prepared = gradable_copy(notebook, work / NOTEBOOK_NAME, options.epoch_cap)
         except NotGradableError as problem:
             row.status, row.reason = problem.status, problem.reason
             continue
@@ -223,7 +230,9 @@ def grade_submissions(
         else:
             pending.append((row, prepared, work, key))
 
-    if pending:
+    if pending and options.docker:
+        _run_pending(pending, otter_run.docker_image(options.autograder_zip), options, progress)
+    elif pending:
         with tempfile.TemporaryDirectory(prefix="aelab-mnist-") as scratch:
             mnist = otter_run.extract_mnist(Path(scratch))
             _run_pending(pending, mnist, options, progress)
@@ -253,12 +262,15 @@ def grade_submissions(
 
 
 def _run_pending(
-    pending: list[tuple[Row, Path, Path, str]], mnist: Path, options: GradingOptions, progress: bool
+    pending: list[tuple[Row, Path, Path, str]],
+    backend: Path | str,
+    options: GradingOptions,
+    progress: bool,
 ) -> None:
     """Grade in parallel; save each result as it arrives; on Ctrl-C stop every run at once."""
     pool = ThreadPoolExecutor(max_workers=max(1, options.workers))
     futures = {
-        pool.submit(_grade_one, notebook, work, mnist, options): (row, work, key)
+        pool.submit(_grade_one, notebook, work, backend, options): (row, work, key)
         for row, notebook, work, key in pending
     }
     try:

@@ -63,13 +63,15 @@ class GradingError(RuntimeError):
 
 def grading_environment(
     sandbox: Path,
-    data_root: Path,
+    data_root: Path | None,
     epoch_cap: int | None = EPOCH_CAP_FOR_GRADING,
     threads: int | None = None,
 ) -> dict[str, str]:
     """A scrubbed environment for a grading kernel: no grader secrets, shipped MNIST, capped epochs.
 
-    ``epoch_cap=None`` grades at full length (the students' own epoch counts). ``threads``
+    ``data_root=None`` leaves the notebook to find MNIST in ``data/`` next to it (the copy
+    the autograder ships), ``epoch_cap=None`` grades at full length (the students' own
+    epoch counts, unless the notebook sets its own cap). ``threads``
     caps torch's CPU threads: parallel runs that together use more threads than there are
     cores spin-wait and run several times slower.
     """
@@ -80,11 +82,12 @@ def grading_environment(
     env.update(
         HOME=str(sandbox / "home"),
         TMPDIR=str(sandbox / "tmp"),
-        AELAB_DATA_ROOT=str(data_root),
         MPLBACKEND="Agg",
         PYTHONNOUSERSITE="1",
         CUDA_VISIBLE_DEVICES="",  # the same device, and so the same numbers, on every machine
     )
+    if data_root is not None:
+        env["AELAB_DATA_ROOT"] = str(data_root)
     if epoch_cap is not None:
         env["AELAB_EPOCH_CAP"] = str(epoch_cap)
     if threads is not None:
@@ -116,7 +119,7 @@ def grade_notebook(
     autograder_zip: Path,
     notebook: Path,
     sandbox: Path,
-    mnist: Path,
+    mnist: Path | None,
     timeout: float = TIMEOUT_S,
     memory_gb: float = MEMORY_LIMIT_GB,
     epoch_cap: int | None = EPOCH_CAP_FOR_GRADING,
@@ -124,12 +127,15 @@ def grade_notebook(
 ) -> GradeResult:
     """Run ``otter run`` on ``notebook`` inside the fresh folder ``sandbox``; parse its results.
 
-    ``mnist`` is a folder made by :func:`extract_mnist`; the notebook gets its own copy.
+    ``mnist`` is a folder made by :func:`extract_mnist`; the notebook gets its own copy
+    (faster than unpacking the archives the autograder ships, which ``None`` uses).
     """
     sandbox = sandbox.resolve()
     sandbox.mkdir(parents=True, exist_ok=True)
-    data_root = sandbox / "data"
-    shutil.copytree(mnist, data_root, dirs_exist_ok=True)
+    data_root = None
+    if mnist is not None:
+        data_root = sandbox / "data"
+        shutil.copytree(mnist, data_root, dirs_exist_ok=True)
     out_dir = sandbox / "results"
     out_dir.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "otter", "run", "-a", str(Path(autograder_zip).resolve())]
@@ -162,6 +168,36 @@ def grade_notebook(
     if process.returncode != 0 or not results.is_file():
         raise GradingError(f"otter run exited {process.returncode}: {_error_line(log)}")
     return parse_results(json.loads(results.read_text()))
+
+
+def docker_image(autograder_zip: Path) -> str:
+    """Build (or reuse) otter's grading image for ``autograder_zip``; return its tag."""
+    import hashlib
+
+    from otter.grade.containers import build_image
+    from otter.run import AutograderConfig
+
+    tag = "aelab-" + hashlib.sha256(Path(autograder_zip).read_bytes()).hexdigest()[:12]
+    config = AutograderConfig({"zips": False, "pdf": False})
+    return build_image(str(autograder_zip), "ubuntu:22.04", tag, config)
+
+
+def grade_notebook_in_docker(image: str, notebook: Path, timeout: float = TIMEOUT_S) -> GradeResult:
+    """Grade ``notebook`` in a fresh container of ``image`` with no network (``otter grade``'s way).
+
+    The container holds the shipped MNIST (in the autograder's files) and the notebook
+    carries its epoch cap (see ``submissions.gradable_copy``); Docker gives the isolation.
+    """
+    from otter.grade.containers import grade_submission
+    from otter.run import AutograderConfig
+
+    results = grade_submission(str(notebook), image, timeout=int(timeout), network=False)
+    if results.has_catastrophic_failure():
+        error = results.catastrophic_error
+        timed_out = type(error).__name__ == "TimeoutException"
+        reason = f"timed out after {timeout:.0f} s" if timed_out else f"container failed: {error}"
+        raise GradingError(reason, timed_out=timed_out)
+    return parse_results(results.to_gradescope_dict(AutograderConfig()))
 
 
 def _kill_group(process: subprocess.Popen) -> None:

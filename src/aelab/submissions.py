@@ -76,16 +76,26 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
     return notebook
 
 
-def gradable_copy(notebook: nbformat.NotebookNode, path: Path) -> Path:
-    """Write ``notebook`` for ``otter run``, forcing the standard ``python3`` kernel.
+def gradable_copy(
+    notebook: nbformat.NotebookNode, path: Path, epoch_cap: int | None = None
+) -> Path:
+    """Write ``notebook`` for grading: the standard ``python3`` kernel, and the epoch cap.
 
     A notebook saved from a conda or custom kernel would otherwise fail with NoSuchKernel.
+    The cap goes in as a first cell setting ``AELAB_EPOCH_CAP`` (read by the notebook's setup
+    cell), so it holds wherever the notebook runs, in a container too.
     """
     notebook.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
         "name": "python3",
     }
+    if epoch_cap is not None:
+        cap = nbformat.v4.new_code_cell(
+            f'import os\nos.environ["AELAB_EPOCH_CAP"] = "{epoch_cap}"  # added by aelab grade'
+        )
+        cap.id = "aelab-epoch-cap"
+        notebook.cells.insert(0, cap)
     nbformat.write(notebook, path)
     return path
 
