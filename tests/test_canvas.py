@@ -185,3 +185,23 @@ def test_team_scores_go_to_partners_and_conflicts_are_not_guessed():
     assert any(c.startswith("6 submitted and is also named") for c in conflicts)
     assert "partner id 9 is not in the gradebook" in rows[2].reason
     assert "conflict: partner 5" in rows[1].reason
+
+
+def test_grade_command_explains_missing_or_wrong_inputs(tmp_path, capsys):
+    from aelab.cli import main
+
+    autograder, download = tmp_path / "autograder.zip", tmp_path / "submissions.zip"
+    args = ["grade", str(download), "--autograder", str(autograder), "--out", str(tmp_path)]
+    assert main(args) == 1
+    assert "run `aelab build` first" in capsys.readouterr().err
+    autograder.write_bytes(b"")
+    assert main(args) == 1
+    assert "No submissions at" in capsys.readouterr().err
+    download.write_bytes(b"not a zip")
+    assert main(args) == 1
+    assert "neither a folder nor a zip file" in capsys.readouterr().err
+    download.unlink()
+    download.mkdir()
+    (tmp_path / "grades.csv").write_text("name,score\n")
+    assert main([*args, "--gradebook", str(tmp_path / "grades.csv")]) == 1
+    assert "not a Canvas gradebook export" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 
@@ -45,6 +46,9 @@ def _grade(args: argparse.Namespace) -> int:
     if not args.submissions.exists():
         print(f"No submissions at {args.submissions}.", file=sys.stderr)
         return 1
+    if args.submissions.is_file() and not zipfile.is_zipfile(args.submissions):
+        print(f"{args.submissions} is neither a folder nor a zip file.", file=sys.stderr)
+        return 1
     gradebook = column = None
     if args.gradebook:
         try:
@@ -56,7 +60,7 @@ def _grade(args: argparse.Namespace) -> int:
     options = GradingOptions(
         autograder_zip=args.autograder,
         workers=args.workers,
-        timeout=args.timeout,
+        timeout=args.timeout or (1800 if args.full_length else 300),
         memory_gb=args.memory_gb,
         epoch_cap=None if args.full_length else args.epoch_cap,
         docker=args.docker,
@@ -103,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--autograder", type=Path, default=Path("autograder/autograder.zip"))
     grade.add_argument("--out", type=Path, default=Path("grades"))
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    grade.add_argument("--timeout", type=float, default=300, help="seconds per submission")
+    grade.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds per submission (default 300; 1800 with --full-length)",
+    )
     grade.add_argument("--memory-gb", type=float, default=6.0, help="memory limit per submission")
     grade.add_argument("--epoch-cap", type=int, default=1, help="cap on the long training runs")
     grade.add_argument(
