@@ -28,7 +28,7 @@ from aelab.grading import GradingOptions, grade_submissions  # noqa: E402
 
 
 def variants(built: Path) -> dict:
-    every = {question for question, *_ in work.MISTAKES}
+    every = {mistake.question for mistake in work.MISTAKES}
     return {
         "solution": work.solution(built),
         "blank": work.blank(built),

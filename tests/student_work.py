@@ -5,28 +5,131 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 NOTEBOOK_NAME = "autoencoders_mnist.ipynb"
 
-# Realistic mistakes, one per question: (question, text marking the cell, right code, wrong code).
+
+@dataclass(frozen=True)
+class Mistake:
+    """A realistic wrong answer: in the cell holding ``marker``, ``right`` becomes ``wrong``."""
+
+    question: str
+    marker: str
+    right: str
+    wrong: str
+    points_lost: float  # what the hidden tests take off for it, and no more
+
+
+# Several per question; the n-th mistakes of all questions make up round n, graded together.
 MISTAKES = [
-    ("q1", "train_loader = ", "shuffle=True)", "shuffle=False)"),
+    Mistake("q1", "train_loader = ", "shuffle=True)", "shuffle=False)", 1),
+    Mistake(
+        "q1",
+        "train_loader = ",
+        "random_split(full_trainset, [train_size, len(full_trainset) - train_size])",
+        "(torch.utils.data.Subset(full_trainset, range(train_size)), "
+        "torch.utils.data.Subset(full_trainset, range(train_size, len(full_trainset))))",
+        1,
+    ),
+    Mistake(
+        "q1", "train_loader = ", "root=DATA_ROOT, train=False", "root=DATA_ROOT, train=True", 1.5
+    ),
+    Mistake(
+        "q2",
+        "class AutoEncoder(",
+        "nn.Linear(64, latent_dim),\n",
+        "nn.Linear(64, latent_dim),\n            nn.ReLU(),\n",
+        1,
+    ),
     # the course's original loop: the best weights are never restored
-    ("q3", "def train_autoencoder(", "    model.load_state_dict(best_state)\n", ""),
-    (
+    Mistake("q3", "def train_autoencoder(", "    model.load_state_dict(best_state)\n", "", 1.5),
+    Mistake("q3", "def train_autoencoder(", "lr=0.001", "lr=0.01", 0.5),
+    Mistake(
+        "q3",
+        "def train_autoencoder(",
+        "copy.deepcopy(model.state_dict())\n            patience_counter = 0\n",
+        "copy.deepcopy(model.state_dict())\n",
+        2,
+    ),
+    Mistake("q3", "def train_autoencoder(", "nn.MSELoss()", "nn.BCELoss()", 0.5),
+    Mistake("q5", "latent_grid = ", 'indexing="ij"', 'indexing="xy"', 0.5),
+    Mistake(
         "q6",
         "def extrapolate_digits(",
         "torch.linspace(0, 1, num_images)",
         "(torch.arange(num_images) / num_images)",
+        3,
     ),
-    ("q8", "class VAE(", "torch.exp(0.5 * logvar)", "torch.exp(logvar)"),
-    ("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum"),
-    ("q10", "latent_samples = ", "torch.randn(NUM_IMAGES, 2)", "torch.rand(NUM_IMAGES, 2)"),
-    ("q11", "approx_posterior = ", "torch.exp(0.5 * latent_logvar)", "torch.exp(latent_logvar)"),
+    # interpolating the images, then encoding, instead of interpolating the codes
+    Mistake(
+        "q6",
+        "def extrapolate_digits(",
+        "start = encoder(get_test_digit(dataloader, digit1).view(1, -1))\n"
+        "        end = encoder(get_test_digit(dataloader, digit2).view(1, -1))\n"
+        "        weights = torch.linspace(0, 1, num_images).view(-1, 1)\n"
+        "        path = (1 - weights) * start + weights * end",
+        "start = get_test_digit(dataloader, digit1).view(1, -1)\n"
+        "        end = get_test_digit(dataloader, digit2).view(1, -1)\n"
+        "        weights = torch.linspace(0, 1, num_images).view(-1, 1)\n"
+        "        path = encoder((1 - weights) * start + weights * end)",
+        3,
+    ),
+    Mistake("q8", "class VAE(", "torch.exp(0.5 * logvar)", "torch.exp(logvar)", 1.5),
+    Mistake("q8", "class VAE(", "torch.randn_like(std)", "torch.rand_like(std)", 1.5),
+    Mistake("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum", 2),
+    Mistake(
+        "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 0.5
+    ),
+    Mistake(
+        "q10", "latent_samples = ", "torch.randn(NUM_IMAGES, 2)", "torch.rand(NUM_IMAGES, 2)", 1.5
+    ),
+    Mistake(
+        "q10",
+        "latent_samples = ",
+        "trained_vae.decode(latent_samples)",
+        "trained_autoencoder.decoder(latent_samples)",
+        1,
+    ),
+    Mistake(
+        "q11",
+        "approx_posterior = ",
+        "torch.exp(0.5 * latent_logvar)",
+        "torch.exp(latent_logvar)",
+        1.5,
+    ),
+    Mistake(
+        "q11",
+        "approx_posterior = ",
+        "latent_mu + torch.exp(0.5 * latent_logvar) * torch.randn_like(latent_mu)",
+        "latent_mu.clone()",
+        1.5,
+    ),
 ]
+
+
+def mistake_round(number: int) -> list[Mistake]:
+    """The ``number``-th mistake of every question that has that many (round 0: the first ones)."""
+    by_question: dict[str, list[Mistake]] = {}
+    for mistake in MISTAKES:
+        by_question.setdefault(mistake.question, []).append(mistake)
+    return [found[number] for found in by_question.values() if len(found) > number]
+
+
+def with_mistakes(built: Path, questions: set[str], number: int = 0) -> nbformat.NotebookNode:
+    """The solution with round ``number``'s mistakes of ``questions`` put in."""
+    notebook = solution(built)
+    for mistake in mistake_round(number):
+        if mistake.question not in questions:
+            continue
+        (cell,) = [
+            c for c in notebook.cells if mistake.marker in c.source and mistake.right in c.source
+        ]
+        cell.source = cell.source.replace(mistake.right, mistake.wrong)
+    return notebook
 
 
 def solution(built: Path) -> nbformat.NotebookNode:
@@ -37,17 +140,6 @@ def solution(built: Path) -> nbformat.NotebookNode:
 def blank(built: Path) -> nbformat.NotebookNode:
     """The untouched student notebook."""
     return nbformat.read(built / "student" / NOTEBOOK_NAME, as_version=4)
-
-
-def with_mistakes(built: Path, questions: set[str]) -> nbformat.NotebookNode:
-    """The solution with the realistic mistakes of ``questions`` put in."""
-    notebook = solution(built)
-    for question, marker, right, wrong in MISTAKES:
-        if question not in questions:
-            continue
-        (cell,) = [c for c in notebook.cells if marker in c.source and right in c.source]
-        cell.source = cell.source.replace(right, wrong)
-    return notebook
 
 
 def with_team(

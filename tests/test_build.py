@@ -3,6 +3,7 @@
 import json
 import re
 import zipfile
+from collections import Counter
 
 import nbformat
 import pytest
@@ -80,17 +81,22 @@ def test_build_is_reproducible(built, tmp_path):
             assert a.read(name) == b.read(name), name
 
 
-def test_hidden_tests_catch_realistic_mistakes(built, tmp_path):
+ROUNDS = range(max(Counter(m.question for m in MISTAKES).values()))
+
+
+@pytest.mark.parametrize("number", ROUNDS)
+def test_hidden_tests_catch_realistic_mistakes(built, tmp_path, number):
     out, _ = built
-    wrong = student_work.with_mistakes(out, {question for question, *_ in MISTAKES})
+    mistakes = student_work.mistake_round(number)
+    wrong = student_work.with_mistakes(out, {m.question for m in mistakes}, number)
     wrong_path = student_work.write(wrong, tmp_path / NOTEBOOK_NAME)
     mnist = extract_mnist(tmp_path / "mnist")
     result = grade_notebook(out / "autograder.zip", wrong_path, tmp_path / "graded", mnist)
-    for question, *_ in MISTAKES:
-        assert result.scores[question] < result.max_scores[question], question
-    # The wrong answers do not spill into other questions.
-    for question in ("q2", "q5"):
-        assert result.scores[question] == result.max_scores[question], question
+    lost = {q: result.max_scores[q] - score for q, score in result.scores.items()}
+    # Each mistake costs exactly the points of the tests written to catch it, and none elsewhere.
+    expected = {question: 0 for question in result.max_scores}
+    expected.update({m.question: m.points_lost for m in mistakes})
+    assert lost == expected
 
 
 def test_notebook_requirements_match_pyproject():
