@@ -47,7 +47,7 @@ MISTAKES = [
     ),
     # the course's original loop: the best weights are never restored
     Mistake("q3", "def train_autoencoder(", "    model.load_state_dict(best_state)\n", "", 1.5),
-    Mistake("q3", "def train_autoencoder(", "lr=0.001", "lr=0.01", 0.5),
+    Mistake("q3", "def train_autoencoder(", "lr=0.001", "lr=0.01", 1),
     Mistake(
         "q3",
         "def train_autoencoder(",
@@ -55,7 +55,9 @@ MISTAKES = [
         "copy.deepcopy(model.state_dict())\n",
         2,
     ),
-    Mistake("q3", "def train_autoencoder(", "nn.MSELoss()", "nn.BCELoss()", 0.5),
+    Mistake("q3", "def train_autoencoder(", "nn.MSELoss()", "nn.BCELoss()", 1.5),
+    # gradients pile up across batches
+    Mistake("q3", "def train_autoencoder(", "            optimizer.zero_grad()\n", "", 1),
     Mistake("q5", "latent_grid = ", 'indexing="ij"', 'indexing="xy"', 0.5),
     Mistake(
         "q6",
@@ -82,8 +84,9 @@ MISTAKES = [
     Mistake("q8", "class VAE(", "torch.randn_like(std)", "torch.rand_like(std)", 1.5),
     Mistake("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum", 2),
     Mistake(
-        "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 0.5
+        "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 1
     ),
+    Mistake("q9", "def vae_loss(", "            optimizer.zero_grad()\n", "", 1),
     Mistake(
         "q10", "latent_samples = ", "torch.randn(NUM_IMAGES, 2)", "torch.rand(NUM_IMAGES, 2)", 1.5
     ),
