@@ -18,6 +18,7 @@ from aelab.submissions import (
     read_notebook,
     read_team,
     read_written_answers,
+    restore_assignment_name,
 )
 
 GRADEBOOK = """\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,HW 1 (11),\
@@ -118,6 +119,17 @@ def test_team_and_written_answers_are_read_without_running_code():
         ("**2)** Why?", "2", ""),
     ]
     assert read_team(_notebook(code("TEAM = [{'name': undefined}]"))) == []
+
+
+def test_only_a_missing_assignment_name_is_restored():
+    pasted = _notebook(nbformat.v4.new_code_cell("x = 1"))
+    assert restore_assignment_name(pasted, "autoencoders_mnist")
+    assert pasted.metadata["otter"]["assignment_name"] == "autoencoders_mnist"
+    assert not restore_assignment_name(pasted, "autoencoders_mnist")
+    other = _notebook(nbformat.v4.new_code_cell("x = 1"))
+    other.metadata["otter"] = {"assignment_name": "lab11", "tests": {}}
+    assert not restore_assignment_name(other, "autoencoders_mnist")
+    assert other.metadata["otter"] == {"assignment_name": "lab11", "tests": {}}
 
 
 def test_submitted_files_become_notebooks_or_a_reason(tmp_path):

@@ -27,6 +27,8 @@ Group Work 13: Autoencoders with MNIST (901),Current Score
 "Vandal, Val",108,s108,vval,Lab 2,,,0
 "Loud, Larry",109,s109,llarry,Lab 2,,,0
 "Absent, Al",110,s110,aal,Lab 2,,,0
+"Copy, Cat",111,s111,ccat,Lab 2,,,0
+"Wrong, Will",112,s112,wwill,Lab 2,,,0
 """
 FULL = ["4", "4", "6", "3", "4", "5", "6", "3", "3", "38", "38"]
 ZERO = ["0"] * 10 + ["38"]
@@ -57,6 +59,12 @@ def canvas_download(built, tmp_path_factory):
             work.solution(out),
             "for _ in range(200_000):\n    print('x' * 250)",  # 50 MB
         ),
+        # the cells pasted into a new notebook: no Otter metadata
+        "copycat_111_5011_autoencoders_mnist.ipynb": _with_otter_metadata(work.solution(out), None),
+        # another lab's notebook uploaded by mistake
+        "wrongwill_112_5012_autoencoders_mnist.ipynb": _with_otter_metadata(
+            work.solution(out), {"assignment_name": "lab11"}
+        ),
     }
     for name, notebook in files.items():
         if notebook is None:
@@ -74,6 +82,13 @@ def canvas_download(built, tmp_path_factory):
     gradebook = folder.parent / "gradebook.csv"
     gradebook.write_text(GRADEBOOK)
     return download, gradebook
+
+
+def _with_otter_metadata(notebook, otter):
+    del notebook.metadata["otter"]
+    if otter is not None:
+        notebook.metadata["otter"] = otter
+    return notebook
 
 
 @pytest.fixture(scope="module")
@@ -132,15 +147,25 @@ def test_every_file_gets_a_row_with_exact_scores_and_reasons(graded):
     assert vandal[4] == "graded" and float(vandal[-2]) < 38  # it deleted its own copy of MNIST
     loud = row("loudlarry_109_5009_autoencoders_mnist.ipynb")
     assert loud[4] == "graded" and loud[8:] == FULL
+    pasted = row("copycat_111_5011_autoencoders_mnist.ipynb")
+    assert pasted[4:6] == [
+        "graded",
+        "the notebook had no Otter metadata (cells copied into a new notebook?): "
+        "graded as 'autoencoders_mnist'",
+    ]
+    assert pasted[8:] == FULL
+    wrong = row("wrongwill_112_5012_autoencoders_mnist.ipynb")
+    assert wrong[4] == "errored" and "'lab11'" in wrong[5] and wrong[8:] == NONE
     stray = row("readme.txt")
     assert stray[4] == "unreadable" and "not Canvas's" in stray[5]
     assert rows == {}
     assert summary.counts() == {
-        "graded": 5,
+        "graded": 6,
         "superseded": 1,
         "not a notebook": 1,
         "unreadable": 2,
         "timed out": 1,
+        "errored": 1,
     }
     assert summary.conflicts == []
 
@@ -161,6 +186,8 @@ def test_gradebook_import_scores_both_partners_and_only_this_assignment(graded):
         ["Vandal, Val", "108", "s108", "vval", "Lab 2", f"{summary.gradebook_scores['108']:g}"],
         ["Loud, Larry", "109", "s109", "llarry", "Lab 2", "38"],
         ["Absent, Al", "110", "s110", "aal", "Lab 2", ""],
+        ["Copy, Cat", "111", "s111", "ccat", "Lab 2", "38"],
+        ["Wrong, Will", "112", "s112", "wwill", "Lab 2", ""],
     ]  # fmt: skip
 
 
@@ -168,9 +195,9 @@ def test_feedback_shows_hidden_tests_by_name_and_message_only(graded, built):
     results, *_ = graded
     pages = sorted(p.name for p in (results / "feedback").iterdir())
     assert pages == [
-        "doejane_101.md", "kimsue_105.md", "leeann_104.md", "looplou_107.md",
+        "copycat_111.md", "doejane_101.md", "kimsue_105.md", "leeann_104.md", "looplou_107.md",
         "loudlarry_109.md", "parkkim_106.md", "roejohn_102.md", "smithbob_103.md",
-        "vandalval_108.md",
+        "vandalval_108.md", "wrongwill_112.md",
     ]  # fmt: skip
     bob = (results / "feedback" / "smithbob_103.md").read_text()
     assert "**Autograded score: 34.5 / 38**" in bob

@@ -39,6 +39,7 @@ from aelab.submissions import (
     read_notebook,
     read_team,
     read_written_answers,
+    restore_assignment_name,
 )
 
 NOTEBOOK_NAME = "autoencoders_mnist.ipynb"
@@ -207,6 +208,7 @@ def grade_submissions(
     rows += superseded
 
     pending: list[tuple[Row, Path, Path, str]] = []
+    assignment = otter_run.assignment_name(options.autograder_zip)
     for item in latest:
         row = _row(item)
         rows.append(row)
@@ -214,6 +216,11 @@ def grade_submissions(
         try:
             notebook = read_notebook(notebook_bytes(item.path, NOTEBOOK_NAME))
             row.team, row.answers = read_team(notebook), read_written_answers(notebook)
+            if assignment and restore_assignment_name(notebook, assignment):
+                row.reason = (
+                    "the notebook had no Otter metadata (cells copied into a new notebook?): "
+                    f"graded as {assignment!r}"
+                )
             work.mkdir(parents=True, exist_ok=True)
             prepared = gradable_copy(notebook, work / NOTEBOOK_NAME, options.epoch_cap)
         except NotGradableError as problem:
@@ -291,7 +298,7 @@ def _run_pending(
 
 
 def _apply(row: Row, outcome: dict) -> None:
-    row.status, row.reason = outcome["status"], outcome["reason"]
+    row.status, row.reason = outcome["status"], _join(row.reason, outcome["reason"])
     row.scores = outcome.get("scores", {})
     row.max_scores = outcome.get("max_scores", {})
     row.tests = outcome.get("tests", [])
@@ -349,7 +356,7 @@ def credit_teams(
 
 
 def _join(first: str, second: str) -> str:
-    return f"{first}; {second}" if first else second
+    return "; ".join(part for part in (first, second) if part)
 
 
 def _write_results_csv(rows: list[Row], questions: list[str], path: Path) -> None:

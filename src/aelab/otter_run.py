@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,13 @@ class GradingError(RuntimeError):
     def __init__(self, message: str, timed_out: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+
+
+def assignment_name(autograder_zip: Path) -> str | None:
+    """The assignment name the autograder checks submissions against, if it sets one."""
+    with zipfile.ZipFile(autograder_zip) as archive:
+        config = json.loads(archive.read("otter_config.json"))
+    return config.get("assignment_name")
 
 
 def grading_environment(

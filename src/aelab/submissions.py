@@ -100,6 +100,20 @@ def gradable_copy(
     return path
 
 
+def restore_assignment_name(notebook: nbformat.NotebookNode, name: str) -> bool:
+    """Give a notebook without an assignment name the autograder's; True if it had none.
+
+    ``otter run`` refuses a notebook whose metadata lacks the name, e.g. when a student
+    pasted the cells into a new notebook. A notebook that names another assignment is left
+    alone: otter refuses it, saying which.
+    """
+    otter = notebook.metadata.setdefault("otter", {})
+    if otter.get("assignment_name"):
+        return False
+    otter["assignment_name"] = name
+    return True
+
+
 def read_team(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
     """The partners listed in the ``TEAM = [...]`` cell, with "..." placeholders dropped."""
     for cell in notebook.cells:
