@@ -87,6 +87,8 @@ MISTAKES = [
         "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 1
     ),
     Mistake("q9", "def vae_loss(", "            optimizer.zero_grad()\n", "", 1),
+    # train_vae forgets what Problem 9 asks: the best weights restored, as in train_autoencoder
+    Mistake("q9", "def vae_loss(", "    model.load_state_dict(best_state)\n", "", 1),
     Mistake(
         "q10", "latent_samples = ", "torch.randn(NUM_IMAGES, 2)", "torch.rand(NUM_IMAGES, 2)", 1.5
     ),
