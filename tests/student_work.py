@@ -82,6 +82,14 @@ MISTAKES = [
     ),
     Mistake("q8", "class VAE(", "torch.exp(0.5 * logvar)", "torch.exp(logvar)", 1.5),
     Mistake("q8", "class VAE(", "torch.randn_like(std)", "torch.rand_like(std)", 1.5),
+    # the encoder body's "Linear + ReLU" pattern carried on to the mu head: mu can never be negative
+    Mistake(
+        "q8",
+        "class VAE(",
+        "self.mu = nn.Linear(256, latent_dim)",
+        "self.mu = nn.Sequential(nn.Linear(256, latent_dim), nn.ReLU())",
+        1,
+    ),
     Mistake("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum", 2),
     Mistake(
         "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 1
