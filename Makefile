@@ -10,7 +10,15 @@ BIN := $(VENV)/bin
 # Override for another platform, e.g.  make TORCH_SPEC="torch torchvision" build
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: build test reference benchmark clean
+# System packages: bubblewrap isolates each graded notebook; chromium runs the browser test.
+SYSTEM_PACKAGES := bubblewrap chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: build test system reference benchmark clean
+
+system:
+	@command -v bwrap >/dev/null && command -v chromium >/dev/null || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y $(SYSTEM_PACKAGES); }
 
 $(BIN)/aelab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +26,10 @@ $(BIN)/aelab: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-build: $(BIN)/aelab
+build: system $(BIN)/aelab
 	$(BIN)/aelab build
 
-test: $(BIN)/aelab
+test: system $(BIN)/aelab
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

@@ -22,3 +22,11 @@ def built(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("build") / "autograder"
     return out, build_assignment(out)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

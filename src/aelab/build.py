@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from aelab.cell_locks import lock_problems
 from aelab.data import verify_raw_files
 from aelab.otter_run import GradingError, extract_mnist, grade_notebook, grading_environment
 
@@ -72,8 +73,9 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
         scratch = Path(scratch)
         mnist = extract_mnist(scratch / "mnist")
         dist = scratch / "dist"
+        # --no-run-tests: otter would grade the solution too; the proof below does it once.
         assign = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", str(master), str(dist)],
+            [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(master), str(dist)],
             env=grading_environment(scratch, mnist),
             capture_output=True,
             text=True,
@@ -82,6 +84,9 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
             raise BuildError(
                 "otter assign failed:\n" + assign.stdout[-3000:] + assign.stderr[-3000:]
             )
+        locks = lock_problems(nbformat.read(dist / "student" / NOTEBOOK_NAME, as_version=4))
+        if locks:
+            raise BuildError("The student notebook's cell locks are wrong:\n" + "\n".join(locks))
         for kind in ("student", "solution"):  # replace only what the build makes
             shutil.rmtree(out / kind, ignore_errors=True)
             (out / kind).mkdir(parents=True)
