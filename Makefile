@@ -30,7 +30,7 @@ build: system $(BIN)/aelab
 	$(BIN)/aelab build
 
 test: system $(BIN)/aelab
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/python -m pytest
 
 reference: $(BIN)/aelab

@@ -2,10 +2,11 @@
 
 Builds the assignment (or uses --autograder), makes Canvas-named submissions from the reference
 solution, realistic wrong variants and the blank notebook, grades them with `aelab grade`'s
-machinery (no Docker, default workers), then grades one of each variant at full length (no
+machinery (default workers) in each isolation asked for (bwrap: the default sandbox; none:
+--unsafe-no-sandbox, for comparison), then grades one of each variant at full length (no
 epoch cap: the students' own 100 + 5 epochs) and checks every score is identical.
 
-    .venv/bin/python benchmarks/grading_speed.py [--sizes 1 10 50] [--autograder autograder]
+    .venv/bin/python benchmarks/grading_speed.py [--sizes 1 10 50] [--isolation bwrap none]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import student_work as work  # noqa: E402
 
 from aelab.build import build_assignment  # noqa: E402
 from aelab.grading import GradingOptions, grade_submissions  # noqa: E402
+from aelab.grading.runner import RunOptions  # noqa: E402
 
 
 def variants(built: Path) -> dict:
@@ -60,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--autograder", type=Path, help="a built assignment folder to reuse")
+    parser.add_argument("--isolation", nargs="+", default=["bwrap"], choices=["bwrap", "none"])
     parser.add_argument("--skip-full-length", action="store_true")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="aelab-grading-bench-"))
@@ -67,20 +70,24 @@ def main() -> None:
     if not args.autograder:
         build_assignment(built)
     options = GradingOptions(autograder_zip=built / "autograder.zip")
-    print(f"{os.cpu_count()} cores, {options.workers} workers, epoch cap {options.epoch_cap}")
+    print(f"{os.cpu_count()} cores, {options.workers} workers, epoch cap {options.run.epoch_cap}")
     report = {"cores": os.cpu_count(), "workers": options.workers, "runs": []}
-    capped = {}
     for size in args.sizes:
         download = make_download(built, size, scratch / f"download-{size}")
-        seconds, scores = grade(download, scratch / f"grades-{size}", options)
-        capped.update(scores)
-        line = {"submissions": size, "seconds": round(seconds, 1), "per_submission": seconds / size}
-        report["runs"].append(line)
-        print(f"{size:3d} submissions: {seconds:7.1f} s total, {seconds / size:5.1f} s each")
+        for isolation in args.isolation:
+            run = GradingOptions(options.autograder_zip, run=RunOptions(isolation=isolation))
+            seconds, _ = grade(download, scratch / f"grades-{size}-{isolation}", run)
+            line = {"submissions": size, "isolation": isolation, "seconds": round(seconds, 1)}
+            report["runs"].append(line)
+            print(
+                f"{size:3d} submissions, {isolation:5s}: {seconds:7.1f} s total, "
+                f"{seconds / size:5.1f} s each"
+            )
     if not args.skip_full_length:
         count = len(variants(built))
         download = make_download(built, count, scratch / "download-full")
-        full = GradingOptions(autograder_zip=built / "autograder.zip", epoch_cap=None)
+        long_run = RunOptions(epoch_cap=None, cell_timeout=7200, timeout=10800)
+        full = GradingOptions(autograder_zip=built / "autograder.zip", run=long_run)
         seconds, scores = grade(download, scratch / "grades-full", full)
         _, short = grade(download, scratch / "grades-short", options)
         same = all(scores[name] == short[name] for name in scores)

@@ -15,13 +15,32 @@ NOTEBOOK_NAME = "autoencoders_mnist.ipynb"
 
 @dataclass(frozen=True)
 class Mistake:
-    """A realistic wrong answer: in the cell holding ``marker``, ``right`` becomes ``wrong``."""
+    """A realistic wrong answer: in the cell holding ``marker``, ``right`` becomes ``wrong``.
+
+    ``also_right``/``also_wrong``: a second replacement in the same cell, for a mistake that
+    moves a line.
+    """
 
     question: str
     marker: str
     right: str
     wrong: str
     points_lost: float  # what the hidden tests take off for it, and no more
+    also_right: str = ""
+    also_wrong: str = ""
+
+    def apply(self, source: str) -> str:
+        """``source`` (the cell holding ``marker``) with this mistake made."""
+        assert self.right in source, (self.question, self.right)
+        source = source.replace(self.right, self.wrong)
+        if self.also_right:
+            assert self.also_right in source, (self.question, self.also_right)
+            source = source.replace(self.also_right, self.also_wrong, 1)
+        return source
+
+    def matches(self, source: str) -> bool:
+        """Whether ``source`` is the cell this mistake changes."""
+        return self.marker in source and self.right in source
 
 
 # Several per question; the n-th mistakes of all questions make up round n, graded together.
@@ -38,11 +57,27 @@ MISTAKES = [
     Mistake(
         "q1", "train_loader = ", "root=DATA_ROOT, train=False", "root=DATA_ROOT, train=True", 1.5
     ),
+    # a data-setup slip no later problem notices: the test set served in a new order each time
+    Mistake(
+        "q1",
+        "train_loader = ",
+        "test_loader = DataLoader(test_dataset, batch_size=512, shuffle=False)",
+        "test_loader = DataLoader(test_dataset, batch_size=512, shuffle=True)",
+        1,
+    ),
     Mistake(
         "q2",
         "class AutoEncoder(",
         "nn.Linear(64, latent_dim),\n",
         "nn.Linear(64, latent_dim),\n            nn.ReLU(),\n",
+        1,
+    ),
+    # the encoder never learns: its output is detached, yet the decoder's loss still falls
+    Mistake(
+        "q2",
+        "class AutoEncoder(",
+        "latent = self.encoder(x)",
+        "latent = self.encoder(x).detach()",
         1,
     ),
     # the course's original loop: the best weights are never restored
@@ -58,6 +93,17 @@ MISTAKES = [
     Mistake("q3", "def train_autoencoder(", "nn.MSELoss()", "nn.BCELoss()", 1.5),
     # gradients pile up across batches
     Mistake("q3", "def train_autoencoder(", "            optimizer.zero_grad()\n", "", 1),
+    # Adam's state does not persist: a new optimiser every epoch
+    Mistake(
+        "q3",
+        "def train_autoencoder(",
+        "    optimizer = optim.Adam(model.parameters(), lr=0.001)\n",
+        "",
+        1,
+        "    for epoch in range(num_epochs):\n",
+        "    for epoch in range(num_epochs):\n"
+        "        optimizer = optim.Adam(model.parameters(), lr=0.001)\n",
+    ),
     Mistake("q5", "latent_grid = ", 'indexing="ij"', 'indexing="xy"', 0.5),
     Mistake(
         "q6",
@@ -82,6 +128,14 @@ MISTAKES = [
     ),
     Mistake("q8", "class VAE(", "torch.exp(0.5 * logvar)", "torch.exp(logvar)", 1.5),
     Mistake("q8", "class VAE(", "torch.randn_like(std)", "torch.rand_like(std)", 1.5),
+    # the encoder and both heads never learn from the reconstruction: the sample is detached
+    Mistake(
+        "q8",
+        "class VAE(",
+        "return self.decode(self.reparameterize(mu, logvar)), mu, logvar",
+        "return self.decode(self.reparameterize(mu, logvar).detach()), mu, logvar",
+        1,
+    ),
     # the encoder body's "Linear + ReLU" pattern carried on to the mu head: mu can never be negative
     Mistake(
         "q8",
@@ -95,6 +149,16 @@ MISTAKES = [
         "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 1
     ),
     Mistake("q9", "def vae_loss(", "            optimizer.zero_grad()\n", "", 1),
+    Mistake(
+        "q9",
+        "def vae_loss(",
+        "    optimizer = optim.Adam(model.parameters(), lr=0.001)\n",
+        "",
+        1,
+        "    for epoch in range(num_epochs):\n",
+        "    for epoch in range(num_epochs):\n"
+        "        optimizer = optim.Adam(model.parameters(), lr=0.001)\n",
+    ),
     # train_vae forgets what Problem 9 asks: the best weights restored, as in train_autoencoder
     Mistake("q9", "def vae_loss(", "    model.load_state_dict(best_state)\n", "", 1),
     Mistake(
@@ -138,16 +202,23 @@ def with_mistakes(built: Path, questions: set[str], number: int = 0) -> nbformat
     for mistake in mistake_round(number):
         if mistake.question not in questions:
             continue
-        (cell,) = [
-            c for c in notebook.cells if mistake.marker in c.source and mistake.right in c.source
-        ]
-        cell.source = cell.source.replace(mistake.right, mistake.wrong)
+        (cell,) = [c for c in notebook.cells if mistake.matches(c.source)]
+        cell.source = mistake.apply(cell.source)
     return notebook
 
 
 def solution(built: Path) -> nbformat.NotebookNode:
-    """The reference solution as the build wrote it."""
-    return nbformat.read(built / "solution" / NOTEBOOK_NAME, as_version=4)
+    """The reference solution's code as a student would hand it in: no reference answers."""
+    notebook = nbformat.read(built / "solution" / NOTEBOOK_NAME, as_version=4)
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if not (
+            cell.cell_type == "markdown"
+            and "otter_assign_solution_cell" in cell.metadata.get("tags", [])
+        )
+    ]
+    return notebook
 
 
 def blank(built: Path) -> nbformat.NotebookNode:

@@ -1,89 +1,162 @@
+"""Canvas's formats, each test named after the Canvas source it follows (instructure/canvas-lms)."""
+
 import csv
+import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from aelab.canvas import (
+    Change,
     GradebookError,
+    comment_file_name,
     parse_submission_name,
     read_gradebook,
-    write_gradebook_import,
 )
-from aelab.feedback import CaseSpec, parse_verdicts
-from aelab.grading import GRADED, Row, credit_teams, latest_per_student
+from aelab.grading.collect import Row, rows_and_latest
+from aelab.grading.credit import credit_teams
+from aelab.grading.gradebook_import import plan_changes, summary_line, write_import
+from aelab.grading.runner import GRADED
 from aelab.submissions import (
     NotGradableError,
     notebook_bytes,
     read_notebook,
     read_team,
     read_written_answers,
-    restore_assignment_name,
 )
 
+COLUMN = "Lab 13 Autoencoders (12)"
 GRADEBOOK = """\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,HW 1 (11),\
-Lab 13 Autoencoders (12),Current Score
-    Points Possible,,,,,10.00,45.00,(read only)
-"Doe, Jane",101,s1,jdoe,A,9,,90
-"Roe, John",102,s2,jroe,A,8,,80
-"Student, Test",103,,,A,,,0
+Lab 13 Autoencoders (12),Current Score,Current Score (2026),Unposted Final Score
+    Points Possible,,,,,10.00,45.00,(read only),(read only),(read only)
+,,,,,,Manual Posting,,,
+"Doe, Jane",101,s1,jdoe,A,9,,90,90,90
+"Roe, John",102,s2,jroe,A,8,EX,80,80,80
+"Poe, Ed",103,s3,epoe,A,,41,0,0,0
+"Moe, Al",104,s4,amoe,A,,,0,0,0
 """
 
 
-def test_canvas_names_are_parsed():
-    item = parse_submission_name(Path("doejane_101_5001_autoencoders_mnist.ipynb"))
-    assert (item.student, item.user_id, item.submission_id) == ("doejane", "101", 5001)
-    assert (item.original_name, item.attempt, item.late) == ("autoencoders_mnist.ipynb", 0, False)
-    late = parse_submission_name(Path("roejohn_LATE_102_5002_autoencoders_mnist-2.ipynb"))
-    assert (late.user_id, late.late, late.attempt) == ("102", True, 2)
-    assert late.original_name == "autoencoders_mnist.ipynb"
-    export = parse_submission_name(Path("doejane_101_5003_autoencoders_mnist_2026_11_24T10_00.zip"))
-    assert export.suffix == ".zip" and export.attempt == 0
-    assert parse_submission_name(Path("notes.txt")) is None
+def _gradebook(tmp_path, text=GRADEBOOK, name="gradebook.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return read_gradebook(path)
 
 
-def test_newest_file_per_student_wins_and_the_rest_are_superseded():
-    names = [
-        "doejane_101_5001_lab.ipynb",
-        "doejane_late_101_5009_lab-1.ipynb",
-        "doejane_101_5009_lab-1.html",
-        "roejohn_102_5002_lab.ipynb",
-    ]
-    latest, superseded = latest_per_student([parse_submission_name(Path(n)) for n in names])
-    assert sorted(item.path.name for item in latest) == [
-        "doejane_late_101_5009_lab-1.ipynb",
-        "roejohn_102_5002_lab.ipynb",
-    ]
-    assert sorted(row.file for row in superseded) == [
-        "doejane_101_5001_lab.ipynb",
-        "doejane_101_5009_lab-1.html",
-    ]
-    assert all(row.status == "superseded" and "lab-1.ipynb" in row.reason for row in superseded)
+# ------------------------------------------------------------ lib/content_zipper.rb: download names
 
 
-def test_gradebook_import_keeps_canvas_columns_and_fills_one_assignment(tmp_path):
-    path = tmp_path / "gradebook.csv"
-    path.write_text(GRADEBOOK, encoding="utf-8")
-    gradebook = read_gradebook(path)
-    column = gradebook.assignment_column("autoencoders")
-    assert column == "Lab 13 Autoencoders (12)"
-    assert gradebook.assignment_column("12") == column
-    write_gradebook_import(gradebook, column, {"101": 37.5, "103": 0}, tmp_path / "import.csv")
-    with open(tmp_path / "import.csv", newline="") as file:
-        rows = list(csv.reader(file))
-    assert rows == [
-        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-        ["    Points Possible", "", "", "", "", "45.00"],
-        ["Doe, Jane", "101", "s1", "jdoe", "A", "37.5"],
-        ["Roe, John", "102", "s2", "jroe", "A", ""],
-        ["Student, Test", "103", "", "", "A", "0"],
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # get_filename + add_upload_submission: <lastfirst>_<user id>_<attachment id>_<display name>
+        ("doejane_101_5001_autoencoders_mnist.ipynb",
+         ("doejane", "101", "", "5001", "autoencoders_mnist.ipynb", False, "upload")),
+        ("roejohn_LATE_102_5002_autoencoders_mnist.ipynb",
+         ("roejohn", "102", "", "5002", "autoencoders_mnist.ipynb", True, "upload")),
+        # anonymous grading: anon_<anonymous id> instead of the name and the user id
+        ("anon_aB3xZ_5003_autoencoders_mnist.ipynb",
+         ("", "", "aB3xZ", "5003", "autoencoders_mnist.ipynb", False, "upload")),
+        ("LATE_anon_Q9kLm_5004_lab.ipynb", ("", "", "Q9kLm", "5004", "lab.ipynb", True, "upload")),
+        # add_text_or_url: no attachment
+        ("doejane_101_text.html", ("doejane", "101", "", "", "text.html", False, "text")),
+        ("doejane_101_link.html", ("doejane", "101", "", "", "link.html", False, "url")),
+        # attachment.rb#make_unique_filename: -N, then -<uuid>, before a multi-part extension
+        ("doejane_101_5005_autoencoders_mnist-3.ipynb",
+         ("doejane", "101", "", "5005", "autoencoders_mnist.ipynb", False, "upload")),
+        ("doejane_101_5006_lab-0f8fad5b-d9cb-469f-a165-70867728950e.tar.gz",
+         ("doejane", "101", "", "5006", "lab.tar.gz", False, "upload")),
+        # the export zip's own name has numbers and underscores
+        ("doejane_101_5007_autoencoders_mnist_2026_11_24T10_00.zip",
+         ("doejane", "101", "", "5007", "autoencoders_mnist_2026_11_24T10_00.zip", False,
+          "upload")),
+    ],
+)  # fmt: skip
+def test_content_zipper_names(name, expected):
+    item = parse_submission_name(Path(name))
+    got = (item.name, item.user_id, item.anonymous_id, item.attachment_id, item.display_name)
+    assert (*got, item.late, item.kind) == expected
+    assert item.student == (item.user_id or f"anon_{item.anonymous_id}")
+
+
+def test_group_names_with_numbers_are_read_with_the_gradebooks_ids():
+    """A group's name may hold `_3`: Canvas's first-two-numbers rule would read user 3."""
+    name = Path("lab_group_3_101_555_autoencoders_mnist.ipynb")
+    assert parse_submission_name(name).user_id == "3"  # what the rule alone says
+    item = parse_submission_name(name, user_ids={"101", "102"})
+    assert (item.name, item.user_id, item.attachment_id) == ("lab_group_3", "101", "555")
+
+
+def test_names_canvas_did_not_make_are_refused():
+    for name in ("notes.txt", "autoencoders_mnist.ipynb", "doejane_abc_def.ipynb"):
+        assert parse_submission_name(Path(name)) is None
+
+
+def test_one_attempt_a_notebook_wins_over_html_and_the_lab_name_over_others():
+    paths = [
+        Path(n)
+        for n in (
+            "doejane_101_900_autoencoders_mnist.html",  # the same attempt's HTML copy
+            "doejane_101_901_autoencoders_mnist-1.ipynb",
+            "roejohn_102_902_scratch.ipynb",
+            "roejohn_102_903_autoencoders_mnist.ipynb",
+            "poeed_103_904_autoencoders_mnist.html",  # HTML only
+            "poeed_103_text.html",
+        )
     ]
+    rows, chosen = rows_and_latest(paths, "autoencoders_mnist.ipynb")
+    assert sorted(i.path.name for i in chosen) == [
+        "doejane_101_901_autoencoders_mnist-1.ipynb",
+        "poeed_103_904_autoencoders_mnist.html",  # its own row says HTML only
+        "roejohn_102_903_autoencoders_mnist.ipynb",
+    ]
+    by_file = {row.file: (row.status, row.reason) for row in rows}
+    assert by_file == {
+        "doejane_101_900_autoencoders_mnist.html": (
+            "not a notebook",
+            "kept for reading; autoencoders_mnist.ipynb was graded",
+        ),
+        "roejohn_102_902_scratch.ipynb": (
+            "not graded",
+            "the same submission holds autoencoders_mnist.ipynb, which was graded",
+        ),
+        "poeed_103_text.html": ("not a notebook", "a text entry, not an uploaded file"),
+    }
+
+
+# -------------------------------------------------------- lib/gradebook_importer.rb: the CSV
+
+
+def test_gradebook_importer_columns_and_rows(tmp_path):
+    gradebook = _gradebook(tmp_path)
+    # Current Score (2026) and Unposted Final Score are totals, not assignments
+    assert gradebook.assignment_columns() == ["HW 1 (11)", COLUMN]
+    assert gradebook.assignment_column("autoencoders") == COLUMN
+    assert gradebook.assignment_column("12") == COLUMN
+    # the Points Possible and Manual Posting rows are not students
+    assert list(gradebook.students()) == ["101", "102", "103", "104"]
+    assert gradebook.cell("102", COLUMN) == "EX"
+
+
+def test_gradebook_importer_last_first_and_semicolons(tmp_path):
+    """row_has_student_headers? takes LastName, FirstName, ID; identify_delimiter takes ";"."""
+    gradebook = _gradebook(
+        tmp_path,
+        "LastName,FirstName,ID,Section,Lab (12)\n    Points Possible,,,,45\nDoe,Jane,101,A,\n",
+    )
+    assert gradebook.id_column == 2 and gradebook.students()["101"]["Student"] == "Doe, Jane"
+    semicolons = _gradebook(
+        tmp_path,
+        "Student;ID;SIS User ID;SIS Login ID;Section;Lab (12)\n"
+        '    Points Possible;;;;;45,00\n"Doe, Jane";101;s1;jdoe;A;37,5\n',
+        "semi.csv",
+    )
+    assert semicolons.delimiter == ";" and semicolons.cell("101", "Lab (12)") == "37,5"
 
 
 def test_gradebook_errors_name_the_problem(tmp_path):
-    path = tmp_path / "gradebook.csv"
-    path.write_text(GRADEBOOK, encoding="utf-8")
-    gradebook = read_gradebook(path)
+    gradebook = _gradebook(tmp_path)
     with pytest.raises(GradebookError, match="several columns"):
         gradebook.assignment_column(None)
     with pytest.raises(GradebookError, match=r"no assignment column.*HW 1 \(11\)"):
@@ -93,6 +166,80 @@ def test_gradebook_errors_name_the_problem(tmp_path):
         read_gradebook(tmp_path / "other.csv")
 
 
+def test_no_change_to_value_rules_decide_what_the_import_changes(tmp_path):
+    """gradebook_importer.rb#no_change_to_value?: a blank over a grade clears it; EX is kept."""
+    gradebook = _gradebook(tmp_path)
+    scores = {"101": 38, "102": 30, "103": 35.5, "104": 12}
+    changes = {c.user_id: c for c in plan_changes(gradebook, COLUMN, scores, previous={})}
+    assert (changes["101"].new, changes["101"].kind) == ("38", "set")  # was empty
+    assert (changes["102"].new, changes["102"].kind) == ("EX", "kept")  # excused stays
+    assert (changes["103"].new, changes["103"].kind) == ("41", "kept")  # set by a person
+    assert "set in Canvas" in changes["103"].why
+    regrade = plan_changes(gradebook, COLUMN, scores, previous={"103": "41"})
+    assert [(c.new, c.kind) for c in regrade if c.user_id == "103"] == [("35.5", "changed")]
+    forced = plan_changes(gradebook, COLUMN, scores, previous={}, replace_existing=True)
+    assert [(c.new, c.kind) for c in forced if c.user_id == "103"] == [("35.5", "changed")]
+    assert Change("1", "x", "41.00", "41", "").kind == "kept"  # same at 2 decimals
+
+
+def test_import_read_back_with_canvas_matching_clears_nothing(tmp_path):
+    """The import, read as Canvas does (ID, then SIS ids; assignment by its id): every old
+    value is either kept or replaced by a number, and every change is listed."""
+    gradebook = _gradebook(tmp_path)
+    out = tmp_path / "grades"
+    out.mkdir()
+    changes = write_import(gradebook, COLUMN, {"101": 38, "103": 35.5}, out)
+    assert summary_line(changes) == (
+        "1 grades set, 0 changed, 0 cleared; 1 kept as set in Canvas, 0 excused kept"
+    )
+    rows = list(csv.reader((out / "gradebook_import.csv").read_text().splitlines()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", COLUMN]
+    assert rows[1][0].strip() == "Points Possible" and rows[2][-1] == "Manual Posting"
+    imported = {row[1]: row[-1] for row in rows[3:]}
+    assert imported == {"101": "38", "102": "EX", "103": "41", "104": ""}
+    for user_id, record in gradebook.students().items():
+        old = record[COLUMN]
+        assert imported[user_id] == old or imported[user_id].replace(".", "").isdigit()
+    listed = list(csv.DictReader((out / "changes.csv").read_text().splitlines()))
+    assert [(r["user_id"], r["change"]) for r in listed] == [
+        ("101", "set"), ("102", "kept"), ("103", "kept"), ("104", "kept"),
+    ]  # fmt: skip
+    # the next run (the GSI imported the file, then exported again) may update 101's grade
+    again = _gradebook(tmp_path, GRADEBOOK.replace("A,9,,90", "A,9,38,90"), "again.csv")
+    later = write_import(again, COLUMN, {"101": 36}, out)
+    assert [(c.old, c.new, c.kind) for c in later if c.user_id == "101"] == [
+        ("38", "36", "changed")
+    ]
+
+
+def test_import_keeps_the_semicolon_delimiter(tmp_path):
+    gradebook = _gradebook(
+        tmp_path,
+        "Student;ID;SIS User ID;SIS Login ID;Section;Lab (12)\n"
+        '    Points Possible;;;;;45\n"Doe, Jane";101;s1;jdoe;A;\n',
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    write_import(gradebook, "Lab (12)", {"101": 37.5}, out)
+    with open(out / "gradebook_import.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file, delimiter=";"))
+    assert rows[-1] == ["Doe, Jane", "101", "s1", "jdoe", "A", "37.5"]
+
+
+# ---------------------------------- app/models/assignment.rb: Upload Submission Comments names
+
+
+def test_comment_files_match_canvas_upload_rule():
+    """infer_comment_context_from_filename: the first two all-digit `_` parts."""
+    for name in ("Doe, Jane", "lab_group_3", "Ann-Marie O'Neil 2nd"):
+        file = comment_file_name(name, "101", "5001", ".html")
+        numbers = [part for part in file.split("_") if part.isdigit()][:2]
+        assert numbers == ["101", "5001"], file
+
+
+# ----------------------------------------------------------------------- submitted notebooks
+
+
 def _notebook(*cells):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = list(cells)
@@ -100,41 +247,36 @@ def _notebook(*cells):
 
 
 def test_team_and_written_answers_are_read_without_running_code():
-    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    code = nbformat.v4.new_code_cell
+
+    def md(text, locked=False):
+        cell = nbformat.v4.new_markdown_cell(text)
+        if locked:
+            cell.metadata.update(editable=False, deletable=False)
+        return cell
+
     notebook = _notebook(
         code(
             'TEAM = [\n  {"name": "Jane Doe", "canvas_id": "101"},\n'
             '  {"name": "...", "canvas_id": "..."}]'
         ),
-        md("<!-- BEGIN QUESTION -->\n\n**1)** What does the encoder do?\n\n_Points:_ 1"),
+        md("<!-- BEGIN QUESTION -->\n\n### Problem 4", locked=True),
+        md("**1)** What does the encoder do?\n\n_Points:_ 1", locked=True),
         md("It compresses the image."),
-        md("<!-- END QUESTION -->\n\n<!-- BEGIN QUESTION -->\n\n**2)** Why?\n\n_Points:_ 2"),
+        md("<!-- END QUESTION -->\n\n<!-- BEGIN QUESTION -->\n\n**2)** Why?\n\n_Points:_ 2", True),
         md("_Type your answer here, replacing this text._"),
-        md("<!-- END QUESTION -->\n\nMore text"),
+        md("<!-- END QUESTION -->\n\nMore text", locked=True),
     )
     assert read_team(notebook) == [{"name": "Jane Doe", "canvas_id": "101"}]
     answers = read_written_answers(notebook)
     assert [(a.prompt, a.points, a.answer) for a in answers] == [
-        ("**1)** What does the encoder do?", "1", "It compresses the image."),
+        ("### Problem 4\n\n**1)** What does the encoder do?", "1", "It compresses the image."),
         ("**2)** Why?", "2", ""),
     ]
     assert read_team(_notebook(code("TEAM = [{'name': undefined}]"))) == []
 
 
-def test_only_a_missing_assignment_name_is_restored():
-    pasted = _notebook(nbformat.v4.new_code_cell("x = 1"))
-    assert restore_assignment_name(pasted, "autoencoders_mnist")
-    assert pasted.metadata["otter"]["assignment_name"] == "autoencoders_mnist"
-    assert not restore_assignment_name(pasted, "autoencoders_mnist")
-    other = _notebook(nbformat.v4.new_code_cell("x = 1"))
-    other.metadata["otter"] = {"assignment_name": "lab11", "tests": {}}
-    assert not restore_assignment_name(other, "autoencoders_mnist")
-    assert other.metadata["otter"] == {"assignment_name": "lab11", "tests": {}}
-
-
 def test_submitted_files_become_notebooks_or_a_reason(tmp_path):
-    import zipfile
-
     good = nbformat.writes(_notebook(nbformat.v4.new_code_cell("x = 1")))
     (tmp_path / "a.ipynb").write_text(good)
     assert (
@@ -157,23 +299,6 @@ def test_submitted_files_become_notebooks_or_a_reason(tmp_path):
         assert caught.value.status == status and reason in caught.value.reason, name
 
 
-def test_failure_messages_drop_the_test_source():
-    output = (
-        "q9 results:\n    q9 - 1 result:\n        ✅ Test case passed\n\n"
-        "    q9 - 2 result:\n        ❌ Test case failed\n"
-        "        Error at line 30 in test q9:\n"
-        "              assert abs(got - secret) < 0.01, 'check the KL sign'\n"
-        "        AssertionError: check the KL sign\n"
-    )
-    specs = [CaseSpec("test_public", 1, False), CaseSpec("test_hidden_kl", 2, True)]
-    verdicts = parse_verdicts(output, specs)
-    assert [(v.passed, v.message) for v in verdicts] == [
-        (True, ""),
-        (False, "AssertionError: check the KL sign"),
-    ]
-    assert all(v.passed for v in parse_verdicts("q9 results: All test cases passed!", specs))
-
-
 def _graded(user_id, total, team=()):
     row = Row(file=f"{user_id}.ipynb", user_id=user_id, status=GRADED)
     row.scores = {"q1": total}
@@ -190,7 +315,8 @@ def test_team_scores_go_to_partners_and_conflicts_are_not_guessed():
         _graded("7", 15, team=("7", "6")),
     ]
     students = {str(i): {} for i in range(1, 9)}
-    scores, conflicts = credit_teams(rows, students)
+    totals = {id(row): sum(row.scores.values()) for row in rows}
+    scores, conflicts = credit_teams(rows, students, totals)
     assert scores == {"1": 30, "2": 30, "3": 20, "4": 10, "6": 25, "7": 15}
     assert rows[0].credited == ["1", "2"]
     assert any("5 is named by 2 submissions" in c for c in conflicts)
@@ -217,3 +343,5 @@ def test_grade_command_explains_missing_or_wrong_inputs(tmp_path, capsys):
     (tmp_path / "grades.csv").write_text("name,score\n")
     assert main([*args, "--gradebook", str(tmp_path / "grades.csv")]) == 1
     assert "not a Canvas gradebook export" in capsys.readouterr().err
+    assert main(args) == 1
+    assert "not an autograder" in capsys.readouterr().err

@@ -77,7 +77,8 @@ def test_build_refuses_a_master_with_a_locked_answer_cell(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     nbformat.write(master, folder / MASTER.name)
-    shutil.copy(MASTER.parent / "requirements.txt", folder)
+    for side_file in ("requirements.txt", "lab_checks.py"):
+        shutil.copy(MASTER.parent / side_file, folder)
     with pytest.raises(BuildError) as refused:
         build_assignment(tmp_path / "autograder", folder / MASTER.name)
     message = str(refused.value)

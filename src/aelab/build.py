@@ -9,6 +9,8 @@ solution must earn every autograded point and the blank notebook none.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,12 +23,17 @@ from pathlib import Path
 import nbformat
 
 from aelab.cell_locks import lock_problems
-from aelab.data import verify_raw_files
-from aelab.otter_run import GradingError, extract_mnist, grade_notebook, grading_environment
+from aelab.data import unpack_mnist, verify_raw_files
+from aelab.grading.autograder import read_autograder
+from aelab.grading.runner import GRADED, RunOptions, grade_notebook
+from aelab.grading.sandbox import bwrap_available
+from aelab.grading.written import QUESTIONS_MEMBER
+from aelab.public_checks import inline_public_tests
 
 PROJECT = Path(__file__).resolve().parents[2]
 MASTER = PROJECT / "notebooks" / "autoencoders_mnist.ipynb"
 NOTEBOOK_NAME = MASTER.name
+CHECKS_NAME = "lab_checks.py"  # beside the master; its test cells call it
 
 
 @dataclass
@@ -54,16 +61,54 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def _add_mnist(autograder_zip: Path) -> None:
-    """Ship the MNIST archives in the autograder (its ``files/`` land next to the notebook).
+def _add_files(autograder_zip: Path, checks: Path, master: nbformat.NotebookNode) -> None:
+    """Ship the checks, MNIST and the written questions in the autograder.
 
-    A grading container then finds ``data/MNIST/raw`` where the notebook looks by default
-    and needs no network; torchvision checks their MD5s and unpacks them.
+    The hidden tests import the checks; a grading container finds ``data/MNIST/raw`` where
+    the notebook looks by default and needs no network (torchvision checks the MD5s).
+    ``files/`` lands beside a notebook graded by otter; the written questions, with their
+    reference answers, stay outside it: they are for the GSI.
     """
+    shipped = {f"files/{CHECKS_NAME}": checks.read_bytes()}
+    for path in verify_raw_files().glob("*.gz"):
+        shipped[f"files/data/MNIST/raw/{path.name}"] = path.read_bytes()
+    questions = json.dumps(written_questions(master), indent=1, ensure_ascii=False)
+    shipped[QUESTIONS_MEMBER] = questions.encode()
     with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(verify_raw_files().glob("*.gz")):
-            member = zipfile.ZipInfo(f"files/data/MNIST/raw/{path.name}", (1980, 1, 1, 0, 0, 0))
-            archive.writestr(member, path.read_bytes())
+        for name, data in sorted(shipped.items()):
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+
+
+def written_questions(master: nbformat.NotebookNode) -> list[dict]:
+    """The master's manually graded questions: name, prompt, points and reference answer."""
+    questions, current, part = [], None, "prompt"
+    for cell in master.cells:
+        source = cell.source.strip()
+        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
+            config = dict(re.findall(r"^(\w+):\s*(.+?)\s*$", source, re.MULTILINE))
+            current = None
+            if config.get("manual") == "true":
+                current, part = {"name": config["name"], "prompt": "", "reference": ""}, "prompt"
+                current["points"] = float(config.get("points", 0))
+                questions.append(current)
+        elif current is not None and cell.cell_type == "raw":
+            part = {"# BEGIN SOLUTION": "reference", "# END QUESTION": None}.get(source, part)
+            current = None if part is None else current
+        elif current is not None and cell.cell_type == "markdown":
+            current[part] = f"{current[part]}\n\n{source}".strip()
+    return questions
+
+
+def _assignable_master(master: Path, folder: Path) -> Path:
+    """A copy of ``master`` whose public tests hold their checks' code, with its side files."""
+    notebook = nbformat.read(master, as_version=4)
+    inline_public_tests(notebook, (master.parent / CHECKS_NAME).read_text())
+    folder.mkdir()
+    for side_file in master.parent.iterdir():  # requirements.txt and what the master names
+        if side_file.is_file() and side_file != master:
+            shutil.copy(side_file, folder / side_file.name)
+    nbformat.write(notebook, folder / master.name)
+    return folder / master.name
 
 
 def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
@@ -71,12 +116,12 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="aelab-build-") as scratch:
         scratch = Path(scratch)
-        mnist = extract_mnist(scratch / "mnist")
+        mnist = unpack_mnist(scratch / "mnist")
         dist = scratch / "dist"
+        assignable = _assignable_master(master, scratch / "master")
         # --no-run-tests: otter would grade the solution too; the proof below does it once.
         assign = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(master), str(dist)],
-            env=grading_environment(scratch, mnist),
+            [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(assignable), str(dist)],
             capture_output=True,
             text=True,
         )
@@ -94,18 +139,23 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
         shutil.copy(dist / "autograder" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME)
         (zip_path,) = (dist / "autograder").glob("*.zip")
         shutil.copy(zip_path, out / "autograder.zip")
-        _add_mnist(out / "autograder.zip")
+        _add_files(out / "autograder.zip", master.parent / CHECKS_NAME, nbformat.read(master, 4))
         for notebook in (out / "student" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME):
             _stable_cell_ids(notebook)
-        try:
-            solution, blank = (
-                grade_notebook(
-                    out / "autograder.zip", out / kind / NOTEBOOK_NAME, scratch / kind, mnist
-                )
-                for kind in ("solution", "student")
+        # The proof grades as `aelab grade` does (sandboxed where bubblewrap runs).
+        autograder = read_autograder(out / "autograder.zip")
+        options = RunOptions(
+            isolation="bwrap" if bwrap_available() else "none", threads=os.cpu_count() or 1
+        )
+        solution, blank = (
+            grade_notebook(
+                nbformat.read(out / kind / NOTEBOOK_NAME, as_version=4), autograder, mnist, options
             )
-        except GradingError as error:
-            raise BuildError(f"Grading with the new autograder failed: {error}") from error
+            for kind in ("solution", "student")
+        )
+        for kind, grade in (("solution", solution), ("blank", blank)):
+            if grade.status != GRADED:
+                raise BuildError(f"Grading the {kind} notebook: {grade.status}: {grade.reason}")
     report = BuildReport(
         student_notebook=str(out / "student" / NOTEBOOK_NAME),
         solution_notebook=str(out / "solution" / NOTEBOOK_NAME),
@@ -117,8 +167,9 @@ def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
     )
     (out / "build_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
     if solution.total != solution.possible or solution.possible == 0:
-        lost = {q: s for q, s in solution.scores.items() if s < solution.max_scores[q]}
-        raise BuildError(f"The reference solution loses points: {lost}")
+        lost = [f"{t['question']} {t['name']}: {t['message']}" for t in solution.tests]
+        lost = [line for line, t in zip(lost, solution.tests, strict=True) if not t["passed"]]
+        raise BuildError("The reference solution loses points:\n" + "\n".join(lost))
     if blank.total != 0:
         raise BuildError(f"The blank student notebook earns {blank.total} points: {blank.scores}")
     return report

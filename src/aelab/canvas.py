@@ -1,28 +1,31 @@
-"""Canvas's file formats: the names in a "Download Submissions" zip, and the gradebook CSV."""
+"""Canvas's file formats: the names in a "Download Submissions" zip, and the gradebook CSV.
+
+Each rule follows Canvas's own source (instructure/canvas-lms), cited where it is used:
+``lib/content_zipper.rb`` names the downloaded files, ``app/models/attachment.rb`` makes
+duplicate names unique, ``lib/gradebook_importer.rb`` reads the CSV a GSI imports and
+``app/models/assignment.rb`` matches uploaded comment files to submissions.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# <lastfirst>[_late]_<user id>_<submission id>_<the student's file name>
-_SUBMISSION_NAME = re.compile(
-    r"^(?P<student>[^_]+?)(?P<late>_late)?_(?P<user_id>\d+)_(?P<submission_id>\d+)_(?P<name>.+)$",
-    re.IGNORECASE,
+# content_zipper.rb#get_filename: [sortable name, "LATE", user id | "anon_<id>"] joined by "_",
+# then "_<attachment id>_<display name>" for an upload, "_text.html" / "_link.html" for a text
+# or URL entry. The name is the group's for a group assignment and absent when anonymous.
+_DUPLICATE = re.compile(r"-(\d{1,2}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+# gradebook_importer.rb: columns that hold no assignment (grading-period variants included).
+_NOT_ASSIGNMENT = re.compile(
+    "Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
+    "Override Score|Override Grade|Override Status"
 )
-_RESUBMISSION = re.compile(r"^(?P<stem>.+?)-(?P<attempt>\d+)$")  # Canvas's -1, -2 on the name
-_ASSIGNMENT_COLUMN = re.compile(r"^(?P<name>.+) \((?P<id>\d+)\)$")
-IDENTITY_COLUMNS = (
-    "Student",
-    "ID",
-    "SIS User ID",
-    "SIS Login ID",
-    "Integration ID",
-    "Root Account",
-    "Section",
-)
+_TITLE_AND_ID = re.compile(r"^(?P<title>.*) \((?P<id>\d+)\)$")  # Assignment.title_and_id
+_MANUAL_POSTING = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)
+EXCUSED = "EX"
 
 
 @dataclass(frozen=True)
@@ -30,38 +33,87 @@ class SubmittedFile:
     """One file of a Canvas bulk download, with what its name says."""
 
     path: Path
-    student: str  # Canvas's "lastfirst", e.g. "doejane"
-    user_id: str
-    submission_id: int
-    original_name: str  # the student's file name without Canvas's -N counter
-    attempt: int  # 0 for the first upload of that name, then Canvas's -1, -2, ...
+    name: str  # Canvas's "lastfirst" (or the group's name); empty when anonymous
+    user_id: str  # empty when anonymous
+    anonymous_id: str  # Canvas's 5-character id when grading is anonymous
+    attachment_id: str  # empty for a text or URL entry
+    display_name: str  # the student's file name, without Canvas's -N or -<uuid>
     late: bool
+    kind: str  # "upload", "text" or "url"
+
+    @property
+    def student(self) -> str:
+        """Who submitted, as rows and gradebooks name them: the user id, or ``anon_<id>``."""
+        return self.user_id or f"anon_{self.anonymous_id}"
 
     @property
     def suffix(self) -> str:
         """The file's extension, lower case (".ipynb", ".zip", ".html", ...)."""
-        return Path(self.original_name).suffix.lower()
+        return Path(self.display_name).suffix.lower()
 
 
-def parse_submission_name(path: Path) -> SubmittedFile | None:
-    """What Canvas's file name says; ``None`` for a name Canvas did not make."""
-    match = _SUBMISSION_NAME.match(path.name)
-    if not match:
-        return None
-    original = Path(match["name"])
-    resubmission = _RESUBMISSION.match(original.stem)
-    attempt = int(resubmission["attempt"]) if resubmission else 0
-    if resubmission:
-        original = original.with_name(resubmission["stem"] + original.suffix)
+def parse_submission_name(path: Path, user_ids: set[str] | None = None) -> SubmittedFile | None:
+    """What Canvas's file name says; ``None`` for a name Canvas did not make.
+
+    Canvas reads the first two all-digit ``_`` parts as the user and attachment ids
+    (assignment.rb#infer_comment_context_from_filename). A group's name may hold digits of
+    its own (``lab_group_3_101_555_x.ipynb``): given the gradebook's ``user_ids``, the user
+    id is the first number that is one of them.
+    """
+    tokens = path.name.split("_")
+    late = any(token.upper() == "LATE" for token in tokens[:-1])
+    if "anon" in tokens[:2] and len(tokens) > tokens.index("anon") + 1:
+        at = tokens.index("anon") + 1
+        return _parsed(path, tokens, at, "", tokens[at], late)
+    for at in range(1, len(tokens) - 1):
+        if not tokens[at].isdigit():
+            continue
+        known = user_ids is None or tokens[at] in user_ids
+        rest = tokens[at + 1 :]
+        upload = len(rest) >= 2 and rest[0].isdigit()
+        entry = len(rest) == 1 and rest[0] in ("text.html", "link.html")
+        if known and (upload or entry):
+            name = "_".join(t for t in tokens[:at] if t.upper() != "LATE")
+            return _parsed(path, tokens, at, name, "", late)
+    return None
+
+
+def _parsed(path, tokens, at, name, anonymous_id, late) -> SubmittedFile:
+    rest = tokens[at + 1 :]
+    if len(rest) == 1:  # content_zipper.rb#add_text_or_url
+        kind = "text" if rest[0] == "text.html" else "url"
+        attachment, display = "", rest[0]
+    else:
+        kind, attachment, display = "upload", rest[0], "_".join(rest[1:])
+    stem, suffix = _split_suffix(display)
+    display = _DUPLICATE.sub("", stem) + suffix  # attachment.rb#make_unique_filename
     return SubmittedFile(
         path=path,
-        student=match["student"],
-        user_id=match["user_id"],
-        submission_id=int(match["submission_id"]),
-        original_name=original.name,
-        attempt=attempt,
-        late=bool(match["late"]),
+        name=name,
+        user_id="" if anonymous_id else tokens[at],
+        anonymous_id=anonymous_id,
+        attachment_id=attachment,
+        display_name=display,
+        late=late,
+        kind=kind,
     )
+
+
+def _split_suffix(filename: str) -> tuple[str, str]:
+    """``("a.b", ".tar.gz")``-style split, as attachment.rb keeps multi-part extensions."""
+    found = re.search(r"(\.[A-Za-z][A-Za-z0-9]*)*(\.[A-Za-z0-9]*)$", filename)
+    return (filename[: found.start()], found.group()) if found else (filename, "")
+
+
+def comment_file_name(name: str, user_id: str, attachment_id: str, suffix: str) -> str:
+    """A file name Canvas's "Upload Submission Comments" attaches to ``user_id``'s submission.
+
+    assignment.rb#infer_comment_context_from_filename takes the first two all-digit ``_``
+    parts as the user id and the attachment id (which must be one of that submission's), so
+    the name part keeps no digits and no underscores.
+    """
+    safe = re.sub(r"[^a-z]", "", name.lower()) or "student"
+    return f"{safe}_{user_id}_{attachment_id}_feedback{suffix}"
 
 
 class GradebookError(ValueError):
@@ -70,75 +122,169 @@ class GradebookError(ValueError):
 
 @dataclass
 class Gradebook:
-    """A Canvas gradebook export: its header and rows, students and non-student rows alike."""
+    """A Canvas gradebook export, kept cell for cell: header, rows and delimiter.
+
+    Two shapes of header (gradebook_importer.rb#row_has_student_headers?): ``Student, ID``
+    or ``LastName, FirstName, ID``, then optionally ``SIS User ID, SIS Login ID`` (and
+    ``Integration ID``, ``Root Account``), then ``Section`` and custom columns.
+    """
 
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
+    delimiter: str = ","
 
-    def record(self, row: list[str]) -> dict[str, str]:
-        """One row as a column → value dict (short rows read as empty cells)."""
-        return dict(zip(self.header, row, strict=False))
+    @property
+    def id_column(self) -> int:
+        """Where the Canvas user id is: the second column, or the third after LastName/FirstName."""
+        return 2 if self.header[:2] == ["LastName", "FirstName"] else 1
+
+    def name_of(self, row: list[str]) -> str:
+        """The student's name as Canvas shows it ("Last, First")."""
+        if self.id_column == 2:
+            return ", ".join(part for part in row[:2] if part)
+        return row[0] if row else ""
+
+    def is_student(self, row: list[str]) -> bool:
+        """A student row: not the Points Possible row nor the Muted/Manual Posting row."""
+        if not row or "Points Possible" in row[0]:
+            return False
+        if all(_MANUAL_POSTING.match(cell or "") for cell in row):
+            return False
+        return len(row) > self.id_column and row[self.id_column].strip().isdigit()
 
     def students(self) -> dict[str, dict[str, str]]:
-        """Students by Canvas user id (the ``ID`` column), each row as a column → value dict."""
+        """Students by Canvas user id: each row as column → value, plus ``"Student"`` (the name)."""
         people = {}
         for row in self.rows:
-            record = self.record(row)
-            if record.get("ID", "").strip().isdigit():
-                people[record["ID"].strip()] = record
+            if self.is_student(row):
+                record = dict(zip(self.header, row, strict=False))
+                record["Student"] = self.name_of(row)
+                people[row[self.id_column].strip()] = record
         return people
+
+    def identity_columns(self) -> list[str]:
+        """The student information columns, up to and including ``Section``."""
+        if "Section" in self.header:
+            return self.header[: self.header.index("Section") + 1]
+        return self.header[: self.id_column + 1]
+
+    def assignment_columns(self) -> list[str]:
+        """Columns holding an assignment (totals, grades and overrides left out)."""
+        start = len(self.identity_columns())
+        return [c for c in self.header[start:] if c and not _NOT_ASSIGNMENT.search(c)]
 
     def assignment_column(self, wanted: str | None) -> str:
         """The header of the assignment column that ``wanted`` names (title, id or part of it).
 
         With ``wanted=None`` the gradebook must hold exactly one assignment.
         """
-        columns = [name for name in self.header if _ASSIGNMENT_COLUMN.match(name)]
+        columns = self.assignment_columns()
         if wanted is None:
             found = columns
         else:
             key = wanted.strip().lower()
-            found = [c for c in columns if key in (c.lower(), _ASSIGNMENT_COLUMN.match(c)["id"])]
+            found = [c for c in columns if key in (c.lower(), _column_id(c))]
             found = found or [c for c in columns if key in c.lower()]
         if len(found) != 1:
             listing = "; ".join(columns) or "none"
-            problem = "matches no assignment column" if not found else "matches several columns"
+            problem = "matches no assignment column" if found == [] else "matches several columns"
             raise GradebookError(
                 f"--assignment {wanted!r} {problem}. Pass the column's title or id; "
                 f"the gradebook's assignment columns are: {listing}"
             )
         return found[0]
 
+    def cell(self, user_id: str, column: str) -> str:
+        """The exported cell of ``user_id`` in ``column`` ("" when there is none)."""
+        index = self.header.index(column)
+        for row in self.rows:
+            if self.is_student(row) and row[self.id_column].strip() == user_id:
+                return row[index].strip() if index < len(row) else ""
+        return ""
+
+
+def _column_id(column: str) -> str:
+    found = _TITLE_AND_ID.match(column)
+    return found["id"] if found else ""
+
 
 def read_gradebook(path: Path) -> Gradebook:
-    """Read a gradebook CSV as Canvas exports it (UTF-8, possibly with a byte-order mark)."""
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        lines = list(csv.reader(file))
-    if not lines or not {"Student", "ID"} <= set(lines[0]):
+    """Read a gradebook CSV as Canvas exports it.
+
+    UTF-8 with or without a byte-order mark, comma- or semicolon-separated
+    (gradebook_importer.rb#identify_delimiter).
+    """
+    text = Path(path).read_text(encoding="utf-8-sig")
+    delimiter = _delimiter(text.splitlines()[:3])
+    lines = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
+    header = lines[0] if lines else []
+    names_first = len(header) > 3 and "Student" in header[0] and "ID" in header[1]
+    last_first = len(header) > 4 and header[:2] == ["LastName", "FirstName"] and "ID" in header[2]
+    if not (names_first or last_first):
         raise GradebookError(
             f"{path} is not a Canvas gradebook export: its first row must name the columns "
-            "Student, ID, SIS User ID, SIS Login ID, Section and the assignments "
-            "(Canvas: Grades → Export → Export Entire Gradebook)."
+            "Student (or LastName, FirstName), ID, SIS User ID, SIS Login ID, Section and the "
+            "assignments (Canvas: Grades → Export → Export Entire Gradebook)."
         )
-    return Gradebook(header=lines[0], rows=[row for row in lines[1:] if any(row)])
+    return Gradebook(header=header, rows=lines[1:], delimiter=delimiter)
+
+
+def _delimiter(first_lines: list[str]) -> str:
+    """The separator: ";" if it splits the first lines into more, equally many, fields."""
+    counts = {}
+    for separator in (";", ","):
+        sizes = {len(next(csv.reader([line], delimiter=separator), [])) for line in first_lines}
+        counts[separator] = sizes.pop() if len(sizes) == 1 else 0
+    return ";" if counts[";"] > counts[","] else ","
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the import does to one student's cell, and why."""
+
+    user_id: str
+    student: str
+    old: str
+    new: str
+    why: str
+
+    @property
+    def kind(self) -> str:
+        """``"set"`` (was empty), ``"changed"``, ``"cleared"``, ``"kept"``."""
+        if self.new == self.old or _same_score(self.old, self.new):
+            return "kept"
+        if not self.new:
+            return "cleared"
+        return "set" if not self.old else "changed"
+
+
+def _same_score(old: str, new: str) -> bool:
+    """gradebook_importer.rb#no_change_to_value?: equal when rounded to 2 decimals."""
+    try:
+        return round(float(old.replace(",", ".")), 2) == round(float(new), 2)
+    except ValueError:
+        return False
 
 
 def write_gradebook_import(
-    gradebook: Gradebook, column: str, scores: dict[str, float], path: Path
+    gradebook: Gradebook,
+    column: str,
+    new_cells: dict[str, str],
+    path: Path,
 ) -> None:
-    """Write the CSV Canvas imports: its identity columns and ``column``, scores by user id.
+    """Write the CSV Canvas imports: the export's student columns and ``column`` only.
 
-    Students without a score keep an empty cell, which Canvas's import leaves unchanged;
-    non-student rows (e.g. "Points Possible") keep their value for the column.
+    Each student's cell is ``new_cells[user id]`` when given, else exactly what the export
+    held (a score, ``EX`` or blank), so Canvas sees no change for them: a blank where the
+    export had a grade would clear it (gradebook_importer.rb#no_change_to_value?).
     """
-    keep = [name for name in gradebook.header if name in IDENTITY_COLUMNS] + [column]
+    keep = [*range(len(gradebook.identity_columns())), gradebook.header.index(column)]
     with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(keep)
+        writer = csv.writer(file, delimiter=gradebook.delimiter)
+        writer.writerow([gradebook.header[i] for i in keep])
         for row in gradebook.rows:
-            record = gradebook.record(row)
-            user_id = record.get("ID", "").strip()
-            if user_id.isdigit():
-                score = scores.get(user_id)
-                record[column] = "" if score is None else f"{score:g}"
-            writer.writerow([record.get(name, "") for name in keep])
+            cells = [row[i] if i < len(row) else "" for i in keep]
+            if gradebook.is_student(row):
+                user_id = row[gradebook.id_column].strip()
+                cells[-1] = new_cells.get(user_id, cells[-1])
+            writer.writerow(cells)

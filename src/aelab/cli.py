@@ -39,6 +39,11 @@ def _build(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from aelab.canvas import GradebookError, read_gradebook
     from aelab.grading import GradingOptions, grade_submissions
+    from aelab.grading.autograder import AutograderError
+    from aelab.grading.gradebook_import import summary_line
+    from aelab.grading.runner import RunOptions
+    from aelab.grading.sandbox import Limits, bwrap_available, bwrap_missing_message
+    from aelab.grading.written import ManualScoresError
 
     if not args.autograder.is_file():
         print(f"No autograder at {args.autograder}: run `aelab build` first.", file=sys.stderr)
@@ -49,6 +54,10 @@ def _grade(args: argparse.Namespace) -> int:
     if args.submissions.is_file() and not zipfile.is_zipfile(args.submissions):
         print(f"{args.submissions} is neither a folder nor a zip file.", file=sys.stderr)
         return 1
+    isolation = "docker" if args.docker else "none" if args.unsafe_no_sandbox else "bwrap"
+    if isolation == "bwrap" and not bwrap_available():
+        print(bwrap_missing_message(), file=sys.stderr)
+        return 1
     gradebook = column = None
     if args.gradebook:
         try:
@@ -57,34 +66,61 @@ def _grade(args: argparse.Namespace) -> int:
         except (GradebookError, OSError) as error:
             print(f"Gradebook: {error}", file=sys.stderr)
             return 1
-    options = GradingOptions(
-        autograder_zip=args.autograder,
-        workers=args.workers,
-        timeout=args.timeout or (1800 if args.full_length else 300),
-        memory_gb=args.memory_gb,
+    run = RunOptions(
+        isolation=isolation,
+        image=args.docker or "",
+        limits=Limits(memory_gb=args.memory_gb),
         epoch_cap=None if args.full_length else args.epoch_cap,
-        docker=args.docker,
+        timeout=args.timeout or RunOptions.timeout * (6 if args.full_length else 1),
+        cell_timeout=RunOptions.cell_timeout * (30 if args.full_length else 1),
+    )
+    options = GradingOptions(
+        args.autograder,
+        workers=args.workers,
+        run=run,
+        replace_existing=args.replace_existing,
+        manual=args.manual,
     )
     try:
         summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
+    except (AutograderError, ManualScoresError) as error:
+        print(f"{error}\nNothing was written.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
         return 130
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts().items()))
     print(
-        f"{len(summary.rows)} files: {counts}. {summary.graded_now} graded in this run, "
-        f"{summary.seconds:.0f} s."
+        f"{len(summary.rows)} files: {counts}. {summary.graded_now} graded in this run "
+        f"({isolation} isolation), {summary.seconds:.0f} s."
     )
     for conflict in summary.conflicts:
         print(f"Conflict: {conflict}")
-    print(f"Results: {args.out / 'results.csv'}; feedback: {args.out / 'feedback'}/")
+    for row in summary.rows:
+        if row.status == "needs review":
+            print(f"Needs review: {row.file}: {row.reason}")
+    print(f"Results: {args.out / 'results.csv'}; feedback pages: {args.out / 'feedback'}/")
+    upload = args.out / "feedback_upload.zip"
+    print(f"  for Canvas: {upload} (Submissions → Upload Submission Comments)")
+    if summary.undeliverable:
+        ids = ", ".join(sorted(set(summary.undeliverable)))
+        print(f"  partners with no upload of their own, pages in feedback/ only: {ids}")
+    waiting = summary.written_waiting
+    print(
+        f"Written answers: a page per question in {args.out / 'written'}/; scores go in "
+        f"{args.out / 'manual_scores.csv'} ({waiting} still ungraded), then rerun with --manual."
+    )
     if column:
         print(f"Canvas import ({column}): {args.out / 'gradebook_import.csv'}")
+        print(f"  {summary_line(summary.changes)}; every cell in {args.out / 'changes.csv'}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface, one sub-command per job."""
+    """The command-line interface, one sub-command per job; defaults come from the library."""
+    from aelab.grading.runner import RunOptions
+    from aelab.grading.sandbox import Limits
+
     parser = argparse.ArgumentParser(prog="aelab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -97,9 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade",
         help="grade a Canvas 'Download Submissions' zip (or folder): results, feedback, gradebook",
-        description="Grade every submission without Docker: each notebook runs in its own "
-        "folder and process with a timeout, a memory limit and a scrubbed environment. "
-        "This guards against accidents, not attacks: students' code runs as you.",
+        description="Grade every submission, each in its own bubblewrap sandbox: no network, "
+        "no access to your files or to other submissions, limited memory, processes and disk. "
+        "Scores come from the grader's copy of the tests; code aimed at the grader is put up "
+        "for review instead of scored.",
     )
     grade.add_argument("submissions", type=Path, help="submissions.zip from Canvas, or a folder")
     grade.add_argument("--gradebook", type=Path, help="the gradebook CSV exported from Canvas")
@@ -110,17 +147,38 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--timeout",
         type=float,
-        help="seconds per submission (default 300; 1800 with --full-length)",
+        help=f"seconds per notebook, all of it (default {RunOptions.timeout:g}; "
+        f"{RunOptions.timeout * 6:g} with --full-length)",
     )
-    grade.add_argument("--memory-gb", type=float, default=6.0, help="memory limit per submission")
-    grade.add_argument("--epoch-cap", type=int, default=1, help="cap on the long training runs")
+    grade.add_argument(
+        "--memory-gb", type=float, default=Limits.memory_gb, help="memory limit per notebook"
+    )
+    grade.add_argument(
+        "--epoch-cap", type=int, default=RunOptions.epoch_cap, help="cap on the long training runs"
+    )
     grade.add_argument(
         "--full-length", action="store_true", help="no epoch cap (as slow as the students' runs)"
     )
     grade.add_argument(
-        "--docker",
+        "--manual",
+        type=Path,
+        help="manual_scores.csv with the written answers' scores filled in (adds them to totals)",
+    )
+    grade.add_argument(
+        "--replace-existing",
         action="store_true",
-        help="grade in otter's Docker containers (no network) instead of sandboxed processes",
+        help="let new scores replace grades set in Canvas (each one is listed in changes.csv)",
+    )
+    isolation = grade.add_mutually_exclusive_group()
+    isolation.add_argument(
+        "--docker",
+        metavar="IMAGE",
+        help="grade in Docker containers of IMAGE (Python with the lab's requirements) instead",
+    )
+    isolation.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without isolation: students' code runs as you, with your files and network",
     )
     grade.set_defaults(run=_grade)
 

@@ -76,44 +76,6 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
     return notebook
 
 
-def gradable_copy(
-    notebook: nbformat.NotebookNode, path: Path, epoch_cap: int | None = None
-) -> Path:
-    """Write ``notebook`` for grading: the standard ``python3`` kernel, and the epoch cap.
-
-    A notebook saved from a conda or custom kernel would otherwise fail with NoSuchKernel.
-    The cap goes in as a first cell setting ``AELAB_EPOCH_CAP`` (read by the notebook's setup
-    cell), so it holds wherever the notebook runs, in a container too.
-    """
-    notebook.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
-    if epoch_cap is not None:
-        cap = nbformat.v4.new_code_cell(
-            f'import os\nos.environ["AELAB_EPOCH_CAP"] = "{epoch_cap}"  # added by aelab grade'
-        )
-        cap.id = "aelab-epoch-cap"
-        notebook.cells.insert(0, cap)
-    nbformat.write(notebook, path)
-    return path
-
-
-def restore_assignment_name(notebook: nbformat.NotebookNode, name: str) -> bool:
-    """Give a notebook without an assignment name the autograder's; True if it had none.
-
-    ``otter run`` refuses a notebook whose metadata lacks the name, e.g. when a student
-    pasted the cells into a new notebook. A notebook that names another assignment is left
-    alone: otter refuses it, saying which.
-    """
-    otter = notebook.metadata.setdefault("otter", {})
-    if otter.get("assignment_name"):
-        return False
-    otter["assignment_name"] = name
-    return True
-
-
 def read_team(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
     """The partners listed in the ``TEAM = [...]`` cell, with "..." placeholders dropped."""
     for cell in notebook.cells:
@@ -145,20 +107,30 @@ def _partner(entry: object) -> dict[str, str] | None:
 
 
 def read_written_answers(notebook: nbformat.NotebookNode) -> list[WrittenAnswer]:
-    """Each manually graded question (between otter's BEGIN/END QUESTION marks) and its answer."""
-    answers, current = [], None
+    """Each manually graded question (between otter's BEGIN/END QUESTION marks) and its answer.
+
+    Within a question, the locked cells are its prompt and everything else is the answer
+    (otter's answer cell, or cells the student added).
+    """
+    answers: list[WrittenAnswer] = []
+    current: WrittenAnswer | None = None
     for cell in notebook.cells:
         source = cell.source
         if current is not None and "<!-- END QUESTION -->" in source:
             answers.append(current)
             current = None
         if "<!-- BEGIN QUESTION -->" in source:
-            prompt = source.split("<!-- BEGIN QUESTION -->")[-1]
-            points = re.search(r"_Points:_\s*([\d.]+)", prompt)
-            prompt = re.sub(r"_Points:_\s*[\d.]+", "", prompt).strip()
-            current = WrittenAnswer(prompt, points[1] if points else "", "")
-        elif current is not None and source.strip() and source.strip() != ANSWER_PLACEHOLDER:
-            current.answer = (current.answer + "\n\n" + source.strip()).strip()
+            current = WrittenAnswer("", "", "")
+            source = source.split("<!-- BEGIN QUESTION -->")[-1]
+        if current is None or not source.strip():
+            continue
+        if cell.metadata.get("editable") is False:  # the prompt
+            points = re.search(r"_Points:_\s*([\d.]+)", source)
+            current.points = points[1] if points else current.points
+            text = re.sub(r"_Points:_\s*[\d.]+", "", source).strip()
+            current.prompt = f"{current.prompt}\n\n{text}".strip()
+        elif source.strip() != ANSWER_PLACEHOLDER:
+            current.answer = f"{current.answer}\n\n{source.strip()}".strip()
     if current is not None:
         answers.append(current)
     return answers

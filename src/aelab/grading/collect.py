@@ -1,0 +1,130 @@
+"""The files of a Canvas download, and which one of each student's files gets graded.
+
+Canvas's download holds the current attempt only (content_zipper.rb adds each submission's
+``attachment_ids``); a student's several files are several attachments of that attempt,
+such as the notebook and its HTML copy. A gradable notebook wins over anything else; of
+two notebooks, the one named as the lab's notebook, then the later upload; every other
+file still gets a row saying why it was not graded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aelab.canvas import SubmittedFile, parse_submission_name
+
+NOT_GRADED = "not graded"
+GRADABLE = (".ipynb", ".zip")
+
+
+@dataclass
+class Row:
+    """One file of the download and what happened to it (a row of ``results.csv``)."""
+
+    file: str
+    student: str = ""  # Canvas's "lastfirst", or a group's name
+    user_id: str = ""  # the Canvas user id, or anon_<id> when grading is anonymous
+    attachment_id: str = ""
+    late: bool = False
+    status: str = ""
+    reason: str = ""
+    team: list[dict[str, str]] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    max_scores: dict[str, float] = field(default_factory=dict)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
+    answers: list = field(default_factory=list)
+    seconds: float = 0.0
+    credited: list[str] = field(default_factory=list)  # user ids this row's score goes to
+
+    @classmethod
+    def of(cls, item: SubmittedFile) -> Row:
+        """A row for a file whose name Canvas made."""
+        return cls(
+            file=item.path.name,
+            student=item.name,
+            user_id=item.student,
+            attachment_id=item.attachment_id,
+            late=item.late,
+        )
+
+    def apply(self, grade: dict[str, Any]) -> None:
+        """Take in what grading found (a ``NotebookGrade`` as a dict)."""
+        self.status = grade["status"]
+        self.reason = "; ".join(part for part in (self.reason, grade.get("reason", "")) if part)
+        for name in ("scores", "max_scores", "tests", "review"):
+            setattr(self, name, grade.get(name) or type(getattr(self, name))())
+        self.seconds = grade.get("seconds", 0.0)
+
+
+def collect_files(source: Path, out: Path) -> list[Path]:
+    """The submitted files: the members of a Canvas zip (extracted once), or a folder's files."""
+    if source.is_dir():
+        return sorted(p for p in source.rglob("*") if p.is_file() and not _hidden(p))
+    target = out / "submissions"
+    with zipfile.ZipFile(source) as archive:
+        for member in archive.infolist():
+            name = Path(member.filename).name
+            if member.is_dir() or _hidden(Path(member.filename)) or not name:
+                continue
+            path = target / name  # Canvas's zip is flat; never write outside target
+            if not path.exists() or path.stat().st_size != member.file_size:
+                target.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as packed, open(path, "wb") as unpacked:
+                    shutil.copyfileobj(packed, unpacked)
+    return sorted(p for p in target.iterdir() if p.is_file()) if target.exists() else []
+
+
+def _hidden(path: Path) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+
+
+def rows_and_latest(
+    paths: list[Path], notebook_name: str, user_ids: set[str] | None = None
+) -> tuple[list[Row], list[SubmittedFile]]:
+    """Rows for files that are not graded (and why), and the one file to grade per student."""
+    rows: list[Row] = []
+    by_student: dict[str, list[SubmittedFile]] = {}
+    for path in paths:
+        item = parse_submission_name(path, user_ids)
+        if item is None:
+            reason = "file name is not Canvas's <name>_<user id>_<attachment id>_<file name>"
+            rows.append(Row(file=path.name, status="unreadable", reason=reason))
+        elif item.kind != "upload":
+            row = Row.of(item)
+            row.status, row.reason = "not a notebook", f"a {item.kind} entry, not an uploaded file"
+            rows.append(row)
+        else:
+            by_student.setdefault(item.student, []).append(item)
+    chosen = []
+    for items in by_student.values():
+        items.sort(key=lambda f: _preference(f, notebook_name), reverse=True)
+        if items[0].suffix not in GRADABLE:
+            chosen += items  # nothing to grade: each file's own row says why
+            continue
+        chosen.append(items[0])
+        for other in items[1:]:
+            row = Row.of(other)
+            if other.suffix in GRADABLE:
+                row.status = NOT_GRADED
+                row.reason = f"the same submission holds {items[0].display_name}, which was graded"
+            else:
+                row.status = "not a notebook"
+                row.reason = f"kept for reading; {items[0].display_name} was graded"
+            rows.append(row)
+    return rows, chosen
+
+
+def _preference(item: SubmittedFile, notebook_name: str) -> tuple:
+    """Gradable first, then the lab's own notebook name, then the later upload."""
+    attachment = int(item.attachment_id) if item.attachment_id.isdigit() else 0
+    return (
+        item.suffix in GRADABLE,
+        item.suffix == ".ipynb",
+        item.display_name == notebook_name,
+        attachment,
+    )

@@ -1,0 +1,227 @@
+"""Grade a whole Canvas download: a row per file, the gradebook import, and feedback pages.
+
+Layout of the output folder::
+
+    results.csv            one row per file found, with its status and scores
+    gradebook_import.csv   Canvas's gradebook with only this assignment's column filled
+    changes.csv            every student's cell: old → new, and why
+    feedback/              one page per student who gets a grade or a row to check
+    feedback_upload.zip    the pages, named for Canvas's "Upload Submission Comments"
+    written/               a page per written question: every answer, identical ones grouped
+    manual_scores.csv      the written answers' scores, to fill in (then --manual)
+    submissions/           the files of the Canvas zip (kept for manual grading)
+    work/                  one folder per graded file: its result, saved as soon as known
+
+Each notebook runs in its own sandbox (see :mod:`aelab.grading.sandbox`); nothing a
+submission does can reach this folder. Results are cached in ``work/`` by the notebook's
+and the autograder's contents and the grading options: a run that is stopped and started
+again grades only what is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from aelab.canvas import Change, Gradebook
+from aelab.data import unpack_mnist
+from aelab.grading.autograder import Autograder, read_autograder
+from aelab.grading.collect import Row, collect_files, rows_and_latest
+from aelab.grading.credit import credit_teams
+from aelab.grading.gradebook_import import write_import
+from aelab.grading.outputs import write_feedback, write_results_csv
+from aelab.grading.runner import ERRORED, RunOptions, grade_notebook
+from aelab.grading.sandbox import WORKER, stop_all
+from aelab.grading.written import (
+    SHEET,
+    feedback_section,
+    read_questions,
+    read_sheet,
+    write_pages,
+    write_sheet,
+    written_totals,
+)
+from aelab.submissions import (
+    NotGradableError,
+    notebook_bytes,
+    read_notebook,
+    read_team,
+    read_written_answers,
+)
+
+NOTEBOOK_NAME = "autoencoders_mnist.ipynb"
+TITLE = "Autoencoders with MNIST"
+
+
+@dataclass
+class GradingOptions:
+    """How to grade a download: which autograder, how many notebooks at once, how to run each."""
+
+    autograder_zip: Path
+    workers: int = os.cpu_count() or 1
+    run: RunOptions = field(default_factory=RunOptions)
+    replace_existing: bool = False  # new scores may replace grades set in Canvas
+    manual: Path | None = None  # manual_scores.csv with written answers' scores filled in
+
+
+@dataclass
+class Summary:
+    """What a grading run did, for the closing message."""
+
+    rows: list[Row]
+    gradebook_scores: dict[str, float]
+    conflicts: list[str]
+    seconds: float
+    graded_now: int
+    changes: list[Change] = field(default_factory=list)
+    undeliverable: list[str] = field(default_factory=list)  # partners without an upload
+    written_waiting: int = 0  # written answers not scored yet
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows per status."""
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+
+def grade_submissions(
+    source: Path,
+    out: Path,
+    options: GradingOptions,
+    gradebook: Gradebook | None = None,
+    column: str | None = None,
+    progress: bool = True,
+) -> Summary:
+    """Grade every submission in ``source`` (a Canvas zip or folder) into ``out``."""
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    autograder = read_autograder(options.autograder_zip)
+    run = replace(options.run, threads=max(1, (os.cpu_count() or 1) // max(1, options.workers)))
+    students = gradebook.students() if gradebook else {}
+    rows, latest = rows_and_latest(collect_files(source, out), NOTEBOOK_NAME, set(students) or None)
+    pending = []
+    for item in latest:
+        row = Row.of(item)
+        rows.append(row)
+        work = out / "work" / item.path.stem
+        try:
+            data = notebook_bytes(item.path, NOTEBOOK_NAME)
+            notebook = read_notebook(data)
+            row.team, row.answers = read_team(notebook), read_written_answers(notebook)
+            row.reason = _assignment_problem(notebook, autograder)
+        except NotGradableError as problem:
+            row.status, row.reason = problem.status, problem.reason
+            continue
+        except Exception as error:  # whatever else a submission holds, the run goes on
+            row.status, row.reason = "unreadable", f"could not read the notebook: {error}"
+            continue
+        if row.reason.startswith("a notebook of"):
+            row.status = ERRORED
+            continue
+        key = _job_key(data, autograder, run)
+        saved = _load(work / "result.json")
+        if saved.get("key") == key:
+            row.apply(saved["grade"])
+        else:
+            pending.append((row, notebook, work, key))
+
+    if pending:
+        with tempfile.TemporaryDirectory(prefix="aelab-mnist-") as scratch:
+            mnist = unpack_mnist(Path(scratch))
+            _run_pending(pending, autograder, mnist, run, options.workers, progress)
+
+    questions = read_questions(options.autograder_zip)
+    manual = read_sheet(options.manual, rows, questions) if options.manual else {}
+    written, waiting = written_totals(rows, questions, manual)
+    totals = {id(row): sum(row.scores.values()) + written.get(id(row), 0) for row in rows}
+    scores, conflicts = credit_teams(rows, students, totals)
+    rows.sort(key=lambda r: (r.student, r.user_id, r.file))
+    write_results_csv(rows, list(autograder.questions), out / "results.csv", written)
+    summary = Summary(rows, scores, conflicts, time.perf_counter() - started, len(pending))
+    summary.written_waiting = waiting
+    if gradebook is not None and column is not None:
+        summary.changes = write_import(gradebook, column, scores, out, options.replace_existing)
+    write_sheet(out / SHEET, rows, questions, manual)
+    write_pages(out / "written", rows, questions, TITLE)
+    sections = {id(row): feedback_section(row, questions, manual) for row in rows}
+    summary.undeliverable = write_feedback(rows, students, out / "feedback", TITLE, sections)
+    (out / "summary.json").write_text(
+        json.dumps(
+            {
+                "counts": summary.counts(),
+                "conflicts": conflicts,
+                "seconds": round(summary.seconds, 1),
+                "graded_now": summary.graded_now,
+                "written_answers_waiting": waiting,
+                "isolation": run.isolation,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return summary
+
+
+def _assignment_problem(notebook, autograder: Autograder) -> str:
+    """Empty for this lab's notebook; why not otherwise (graded or refused, as the text says)."""
+    name = notebook.metadata.get("otter", {}).get("assignment_name")
+    if autograder.assignment is None or name == autograder.assignment:
+        return ""
+    if not name:
+        return (
+            "the notebook had no Otter metadata (cells copied into a new notebook?): "
+            f"graded as {autograder.assignment!r}"
+        )
+    return f"a notebook of assignment {name!r}, not {autograder.assignment!r}: not graded"
+
+
+def _job_key(data: bytes, autograder: Autograder, run: RunOptions) -> str:
+    digest = hashlib.sha256(data)
+    digest.update(autograder.digest.encode())
+    digest.update(WORKER.read_bytes())
+    digest.update(repr((run.isolation, run.image, run.epoch_cap, run.limits)).encode())
+    return digest.hexdigest()
+
+
+def _load(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _run_pending(pending, autograder, mnist, run, workers, progress) -> None:
+    """Grade in parallel; save each result as it arrives; on Ctrl-C stop every run at once."""
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    futures = {
+        pool.submit(grade_notebook, notebook, autograder, mnist, run): (row, work, key)
+        for row, notebook, work, key in pending
+    }
+    try:
+        bar = tqdm(total=len(futures), desc="Grading", unit="notebook", disable=not progress)
+        for future in as_completed(futures):
+            row, work, key = futures[future]
+            try:
+                grade = asdict(future.result())
+            except Exception as error:  # e.g. a full disk: this row errs, the run goes on
+                grade = {"status": ERRORED, "reason": f"{type(error).__name__}: {error}"}
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "result.json.tmp").write_text(json.dumps({"key": key, "grade": grade}))
+            (work / "result.json.tmp").replace(work / "result.json")
+            row.apply(grade)
+            bar.update()
+        bar.close()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        raise
+    pool.shutdown()

@@ -1,0 +1,200 @@
+"""Written answers, graded by question: a page per question and a sheet of scores to fill in.
+
+As Gradescope grades by question: the GSI reads every student's answer to one question on
+one page (identical answers grouped, blank ones marked, the reference answer and its points
+on top), types scores into ``manual_scores.csv`` in any spreadsheet, and runs the same
+``aelab grade`` again with ``--manual manual_scores.csv``: results, feedback and the import
+then carry autograded + written points. A student whose answers are not all scored yet
+keeps an autograded-only total, and the summary says how many answers wait.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from aelab.grading.collect import Row
+from aelab.grading.outputs import markdown, page
+from aelab.grading.runner import GRADED, REVIEW
+from aelab.submissions import WrittenAnswer
+
+QUESTIONS_MEMBER = "written_questions.json"  # in the autograder, beside otter's files
+SHEET = "manual_scores.csv"
+COLUMNS = ["student", "user_id", "question", "points_possible", "answer", "score", "comment"]
+
+
+class ManualScoresError(ValueError):
+    """A row of the scores sheet is wrong; the message names it. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class WrittenQuestion:
+    """A manually graded question: its name, prompt, points and reference answer."""
+
+    name: str
+    prompt: str
+    points: float
+    reference: str
+
+
+def read_questions(autograder_zip: Path) -> list[WrittenQuestion]:
+    """The written questions the build put in the autograder (none for an older autograder)."""
+    with zipfile.ZipFile(autograder_zip) as archive:
+        if QUESTIONS_MEMBER not in archive.namelist():
+            return []
+        return [WrittenQuestion(**q) for q in json.loads(archive.read(QUESTIONS_MEMBER))]
+
+
+def answers_of(questions: list[WrittenQuestion], answers: list[WrittenAnswer]) -> dict[str, str]:
+    """Each question's answer, matched by its prompt (students may add or move cells)."""
+    found = {}
+    for question in questions:
+        key = _words(question.prompt)
+        match = next((a for a in answers if _words(a.prompt) == key), None)
+        found[question.name] = match.answer if match else ""
+    return found
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _gradable(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if row.status in (GRADED, REVIEW) and row.user_id]
+
+
+def read_sheet(
+    path: Path, rows: list[Row], questions: list[WrittenQuestion]
+) -> dict[tuple[str, str], tuple[float, str]]:
+    """Filled scores by (user id, question): checked, every bad row named, before any output."""
+    points = {q.name: q.points for q in questions}
+    users = {row.user_id for row in _gradable(rows)}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            lines = list(csv.DictReader(file))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ManualScoresError(f"{path}: cannot be read ({error})") from error
+    if lines and not set(COLUMNS) <= set(lines[0]):
+        raise ManualScoresError(f"{path}: the columns must be {', '.join(COLUMNS)}")
+    scores, problems = {}, []
+    for number, line in enumerate(lines, start=2):  # row 1 is the header
+        score = (line.get("score") or "").strip()
+        where = f"row {number} ({line.get('student', '')}, {line.get('question', '')})"
+        if line.get("question") not in points:
+            problems.append(f"{where}: unknown question {line.get('question')!r}")
+        elif line.get("user_id") not in users:
+            problems.append(f"{where}: user id {line.get('user_id')!r} has no graded submission")
+        elif score:
+            try:
+                value = float(score.replace(",", "."))
+            except ValueError:
+                problems.append(f"{where}: score {score!r} is not a number")
+                continue
+            if not 0 <= value <= points[line["question"]]:
+                problems.append(
+                    f"{where}: score {value:g} is outside 0..{points[line['question']]:g}"
+                )
+                continue
+            scores[(line["user_id"], line["question"])] = (value, line.get("comment") or "")
+    if problems:
+        raise ManualScoresError(f"{path}: " + "; ".join(problems))
+    return scores
+
+
+def written_totals(
+    rows: list[Row], questions: list[WrittenQuestion], scores: dict[tuple[str, str], tuple]
+) -> tuple[dict[int, float], int]:
+    """Written points per fully scored row (by ``id()``), and how many answers wait."""
+    totals, waiting = {}, 0
+    for row in _gradable(rows):
+        got = [scores.get((row.user_id, q.name)) for q in questions]
+        waiting += sum(score is None for score in got)
+        if questions and all(score is not None for score in got):
+            totals[id(row)] = sum(score[0] for score in got)
+    return totals, waiting
+
+
+def write_sheet(
+    path: Path,
+    rows: list[Row],
+    questions: list[WrittenQuestion],
+    scores: dict[tuple[str, str], tuple[float, str]],
+) -> None:
+    """The sheet to fill in: a row per answer, with any score or comment already given."""
+    earlier = _earlier(path)
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(COLUMNS)
+        for row in _gradable(rows):
+            answers = answers_of(questions, row.answers)
+            for question in questions:
+                key = (row.user_id, question.name)
+                score, comment = scores.get(key) or earlier.get(key) or ("", "")
+                writer.writerow(
+                    [row.student, row.user_id, question.name, f"{question.points:g}",
+                     answers[question.name], f"{score:g}" if score != "" else "", comment]
+                )  # fmt: skip
+
+
+def _earlier(path: Path) -> dict[tuple[str, str], tuple]:
+    """Scores typed into an earlier sheet at ``path``: a regrade keeps them."""
+    if not path.is_file():
+        return {}
+    kept = {}
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        for line in csv.DictReader(file):
+            try:
+                kept[(line["user_id"], line["question"])] = (
+                    float(line["score"]),
+                    line.get("comment") or "",
+                )
+            except (KeyError, ValueError, TypeError):
+                continue
+    return kept
+
+
+def write_pages(folder: Path, rows: list[Row], questions: list[WrittenQuestion], title: str):
+    """One page per question: the reference answer, then every answer, identical ones grouped."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for question in questions:
+        groups: dict[str, list[Row]] = {}
+        for row in _gradable(rows):
+            answer = answers_of(questions, row.answers)[question.name].strip()
+            groups.setdefault(answer, []).append(row)
+        parts = [
+            f"<h2>{question.name} ({question.points:g} points)</h2>",
+            markdown(question.prompt),
+            "<h3>Reference answer and rubric</h3>",
+            f"<blockquote>{markdown(question.reference)}</blockquote>",
+            f"<h3>{sum(len(g) for g in groups.values())} answers, {len(groups)} different</h3>",
+        ]
+        for answer, people in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+            who = ", ".join(html.escape(f"{r.student} ({r.user_id})") for r in people)
+            text = markdown(answer) if answer else '<p class="muted"><em>(blank)</em></p>'
+            same = f" — {len(people)} identical answers" if len(people) > 1 else ""
+            parts.append(f"<hr><p><strong>{who}</strong>{same}</p>{text}")
+        (folder / f"{question.name}.html").write_text(
+            page(f"{title}: {question.name}", "\n".join(parts)), encoding="utf-8"
+        )
+
+
+def feedback_section(row: Row, questions: list[WrittenQuestion], scores: dict) -> str:
+    """The written answers in a student's feedback, with the scores and comments given."""
+    if not questions:
+        return ""
+    answers = answers_of(questions, row.answers)
+    parts = ["<h2>Written answers</h2>"]
+    for question in questions:
+        score, comment = scores.get((row.user_id, question.name), (None, ""))
+        given = "not graded yet" if score is None else f"{score:g} / {question.points:g}"
+        parts.append(f"<h3>{markdown(question.prompt)}</h3><p><em>{given}</em></p>")
+        answer = answers[question.name]
+        parts.append(f"<blockquote>{markdown(answer) if answer else '(no answer)'}</blockquote>")
+        if comment:
+            parts.append(f"<p>Comment: {html.escape(comment)}</p>")
+    return "\n".join(parts)

@@ -1,0 +1,85 @@
+"""The master notebook's code run in this process, and its tests as calls into lab_checks.
+
+Fast: no otter, no kernel, no notebook build. The two long training runs use the grading
+epoch cap (1 epoch), as the autograder does.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import re
+from dataclasses import dataclass
+
+import lab_checks
+import matplotlib
+import nbformat
+
+from aelab.build import MASTER
+from aelab.data import default_root
+
+matplotlib.use("Agg")
+
+
+@dataclass(frozen=True)
+class MasterTest:
+    """One test cell of the master: its question, name, points and the check it calls."""
+
+    question: str
+    name: str
+    points: float
+    hidden: bool
+    call: str  # e.g. 'early_stopping(env, "autoencoder")'
+
+    def run(self, env: dict) -> None:
+        """Run the check on ``env``; raises what the check raises."""
+        eval(f"lab_checks.{self.call}", {"lab_checks": lab_checks, "env": env})
+
+
+def master_cells() -> list[nbformat.NotebookNode]:
+    return nbformat.read(MASTER, as_version=4).cells
+
+
+def master_tests() -> list[MasterTest]:
+    """Every test cell of the master, in order."""
+    tests, question = [], None
+    for cell in master_cells():
+        found = re.search(r"^name:\s*(\S+)", cell.source, re.MULTILINE)
+        if cell.cell_type == "raw" and "# BEGIN QUESTION" in cell.source and found:
+            question = found[1]
+        if cell.cell_type == "code" and "# BEGIN TEST CONFIG" in cell.source:
+            name = re.search(r"def (test_\w+)\(", cell.source)[1]
+            call = re.search(r"lab_checks\.(.+)$", cell.source.strip())[1]
+            points = float(re.search(r"^points:\s*([\d.]+)", cell.source, re.MULTILINE)[1])
+            hidden = re.search(r"^hidden:\s*true", cell.source, re.MULTILINE) is not None
+            tests.append(MasterTest(question, name, points, hidden, call))
+    return tests
+
+
+def code_cells(cells: list[nbformat.NotebookNode]) -> list[str]:
+    """The lab's own code cells (solutions included, tests and magics left out)."""
+    sources = []
+    for cell in cells:
+        if cell.cell_type != "code" or "# BEGIN TEST CONFIG" in cell.source:
+            continue
+        if "grader.export(" in cell.source:
+            continue
+        lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith("%")]
+        sources.append("\n".join(lines))
+    return sources
+
+
+def run_lab(sources: list[str], env: dict | None = None) -> dict:
+    """Execute ``sources`` in order in ``env`` (a new namespace by default) and return it."""
+    os.environ.setdefault("AELAB_DATA_ROOT", str(default_root()))
+    os.environ["AELAB_EPOCH_CAP"] = "1"
+    env = {"__name__": "__main__"} if env is None else env
+    for source in sources:
+        # as IPython does: the cell's source in linecache, so that inspect.getsource works
+        filename = f"<lab cell {len(linecache.cache)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), env)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return env

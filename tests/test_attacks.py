@@ -1,0 +1,82 @@
+"""Every attack of tests/attacks/, graded in one run beside honest notebooks (see canvas_class)."""
+
+import csv
+import os
+import zipfile
+
+import pytest
+from canvas_class import HONEST_ANSWER, MARKER, SSH_KEY, TOKEN, attacks
+
+pytestmark = pytest.mark.slow
+
+
+def _rows(graded_class):
+    with open(graded_class.results / "results.csv", newline="", encoding="utf-8") as file:
+        return {row["user_id"]: row for row in csv.DictReader(file)}
+
+
+def _outputs(graded_class):
+    """Every file the run wrote for people to read, by name."""
+    results = graded_class.results
+    texts = {path.name: path.read_text(errors="replace") for path in results.glob("*.csv")}
+    texts.update({p.name: p.read_text() for p in (results / "feedback").iterdir()})
+    with zipfile.ZipFile(results / "feedback_upload.zip") as upload:
+        texts.update({n: upload.read(n).decode(errors="replace") for n in upload.namelist()})
+    return texts
+
+
+def test_every_attack_is_put_up_for_review_or_earns_only_its_points(graded_class):
+    rows = _rows(graded_class)
+    for attack in attacks(graded_class.port, graded_class.planted):
+        row = rows[attack.user_id]
+        if attack.base == "solution":  # an endless cell: that cell only is lost
+            assert (row["status"], row["total"]) == ("graded", "38"), attack.name
+            assert "ran past its time limit" in row["reason"]
+            continue
+        assert row["status"] in ("needs review", "errored", "graded"), attack.name
+        assert row["total"] in ("", "0"), (attack.name, row["total"])
+        if "needs review" in attack.expect:
+            assert row["status"] == "needs review", (attack.name, row["reason"])
+        if "stopped" in attack.expect:
+            assert "the sandbox was stopped" in row["reason"], (attack.name, row["reason"])
+
+
+def test_scores_under_review_are_withheld_from_the_import(graded_class):
+    rows = _rows(graded_class)
+    with open(graded_class.results / "gradebook_import.csv", newline="", encoding="utf-8") as f:
+        cells = {row[1]: row[-1] for row in csv.reader(f)}
+    under_review = [u for u, row in rows.items() if row["status"] == "needs review"]
+    assert len(under_review) >= 15
+    assert all(cells[user_id] == "" for user_id in under_review)
+
+
+def test_no_honest_notebook_is_flagged_or_loses_points(graded_class):
+    rows = _rows(graded_class)
+    honest = {u: r for u, r in rows.items() if u.isdigit() and int(u) < 200 and r["total"]}
+    assert honest and all(row["status"] == "graded" for row in honest.values()), honest
+    assert rows["101"]["total"] == "38" and rows["103"]["total"] == "34.5"
+
+
+def test_nothing_of_the_grader_or_other_students_reaches_any_output(graded_class):
+    for name, text in _outputs(graded_class).items():
+        assert TOKEN not in text and SSH_KEY not in text, name
+        if not name.startswith(("results", "changes")):  # what only the GSI reads
+            assert MARKER not in text, name
+        if "doejane" not in name and "roejohn" not in name and not name.endswith(".csv"):
+            assert HONEST_ANSWER not in text, name
+        if name.endswith(".html"):
+            assert "def test_" not in text and "import lab_checks" not in text, name
+
+
+def test_nothing_outside_the_sandboxes_changed_and_nothing_survived(graded_class):
+    assert graded_class.changed == []  # the autograder, the download, the gradebook, ~/.ssh
+    assert graded_class.connections == []  # no connection to the grader's machine
+    survivors = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                if MARKER.encode() in file.read():
+                    survivors.append(pid)
+        except OSError:
+            continue
+    assert survivors == []

@@ -1,0 +1,146 @@
+"""The lab's checks run directly on the master's code: the solution passes, each mistake fails.
+
+The fast counterpart of grading whole notebooks (tests/test_build.py): seconds, no build.
+"""
+
+import lab_checks
+import pytest
+import torch
+from lab_env import code_cells, master_cells, master_tests, run_lab
+from student_work import MISTAKES
+
+TESTS = master_tests()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """The master's code cells and the namespace they leave behind."""
+    sources = code_cells(master_cells())
+    return sources, run_lab(sources)
+
+
+def test_every_test_cell_is_a_call_into_lab_checks():
+    assert len(TESTS) == 38
+    for test in TESTS:
+        name = test.call.split("(")[0]
+        assert callable(getattr(lab_checks, name)), test.name
+    points = {}
+    for test in TESTS:
+        points[test.question] = points.get(test.question, 0) + test.points
+    assert sum(points.values()) == 38
+
+
+@pytest.mark.parametrize("test", TESTS, ids=lambda t: t.name)
+def test_the_solution_passes_every_check(lab, test):
+    test.run(lab[1])
+
+
+def _failed(tests, env):
+    failed = {}
+    for test in tests:
+        try:
+            test.run(env)
+        except lab_checks.CheckFailed as failure:
+            failed[test.name] = str(failure)
+    return failed
+
+
+@pytest.mark.parametrize(
+    "mistake", MISTAKES, ids=[f"{m.question}-{i}" for i, m in enumerate(MISTAKES)]
+)
+def test_each_mistake_fails_its_own_problem(lab, mistake):
+    sources, env = lab
+    (index,) = [i for i, source in enumerate(sources) if mistake.matches(source)]
+    wrong = run_lab([mistake.apply(sources[index])], dict(env))
+    own = [test for test in TESTS if test.question == mistake.question]
+    failed = _failed(own, wrong)
+    lost = sum(test.points for test in own if test.name in failed)
+    assert lost == mistake.points_lost, failed
+
+
+def test_an_unfinished_notebook_is_told_what_to_do():
+    """The checks of a blank notebook say what is missing, not a raw Python error."""
+    env = {"train_dataset": ..., "AutoEncoder": None}
+    with pytest.raises(lab_checks.CheckFailed, match="`train_dataset` is not defined yet: run"):
+        lab_checks.dataset_sizes(env)
+    blank = run_lab(["import torch\nfrom torch import nn\n", _BLANK_AUTOENCODER])
+    with pytest.raises(lab_checks.CheckFailed, match=r"AutoEncoder needs self\.encoder"):
+        lab_checks.autoencoder_shapes(blank)
+    blank = run_lab(["def train_autoencoder(train_loader, val_loader, model=None, num_epochs=100, "
+                     "early_stopping_patience=5):\n    ...\n    return None\n"])  # fmt: skip
+    with pytest.raises(lab_checks.CheckFailed, match="train_autoencoder is not finished yet"):
+        lab_checks.early_stopping(blank, "autoencoder")
+    with pytest.raises(lab_checks.CheckFailed, match="`trained_autoencoder` is not defined yet"):
+        lab_checks.extrapolation_signature_and_shape({"extrapolate_digits": _extrapolate})
+
+
+_BLANK_AUTOENCODER = """
+class AutoEncoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        ...
+
+    def forward(self, x):
+        ...
+"""
+
+
+def _extrapolate(digit1, digit2, dataloader, encoder, decoder, num_images=12):
+    return None
+
+
+def test_a_student_error_is_explained_in_the_message(lab):
+    """The train function that builds its own model instead of using `model`."""
+    _, env = lab
+    source = (
+        "def train_autoencoder(train_loader, val_loader, model=None, num_epochs=100,\n"
+        "                      early_stopping_patience=5):\n"
+        "    return AutoEncoder(latent_dim=2)\n"
+    )
+    wrong = run_lab([source], dict(env))
+    with pytest.raises(lab_checks.CheckFailed, match="return the `model` it is given"):
+        lab_checks.best_weights(wrong, "autoencoder")
+
+
+def test_spread_mistake_is_named_as_such(lab):
+    """std = logvar: told about the spread, not about fresh noise."""
+    _, env = lab
+    source = lab_env_source(env, "class VAE(").replace(
+        "std = torch.exp(0.5 * logvar)", "std = logvar"
+    )
+    wrong = run_lab([source], dict(env))
+    with pytest.raises(lab_checks.CheckFailed, match="returned mu itself"):
+        lab_checks.reparameterize_is_fresh_and_differentiable(wrong)
+
+
+def lab_env_source(env, marker):
+    (source,) = [s for s in code_cells(master_cells()) if marker in s]
+    return source
+
+
+@pytest.mark.parametrize(
+    ("check", "size"),
+    [
+        (lab_checks.latent_samples_are_standard_normal, ("latent_samples", 250)),
+        (lab_checks.prior_is_standard_normal, ("prior", 500)),
+    ],
+)
+def test_sampling_checks_never_fail_real_normal_samples(check, size):
+    """No false failure over 2,000 seeds of honest samples."""
+    name, count = size
+    for seed in range(2000):
+        generator = torch.Generator().manual_seed(seed)
+        check({name: torch.randn(count, 2, generator=generator)})
+
+
+def test_hidden_feedback_can_be_rendered_from_literals_only():
+    """Every message template is a literal: grading trusts no other text."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(lab_checks))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("expect", "CheckFailed"):
+            template = node.args[1] if node.func.id == "expect" else node.args[0]
+            assert isinstance(template, (ast.Constant, ast.Name)), ast.unparse(node)[:80]
