@@ -144,7 +144,7 @@ def build_class(built: Path, folder: Path, port: int, planted: Path) -> tuple[Pa
             (folder / name).write_text(content)
         else:
             work.write(content, folder / name)
-    export = work.export_zip(work.blank(built), folder.parent / "export")
+    export = work.export_zip(work.ran(work.blank(built)), folder.parent / "export")
     shutil.copy(export, folder / "leeann_104_5004_autoencoders_mnist_2026.zip")
     download = folder.parent / "submissions.zip"
     with zipfile.ZipFile(download, "w") as archive:

@@ -111,9 +111,30 @@ def test_notebook_requirements_match_pyproject():
     assert {"torch", "torchvision", "matplotlib", "numpy", "nbconvert", "otter-grader"} <= names
 
 
+def test_submission_cell_refuses_a_stale_save(built, tmp_path):
+    """Run All runs the Submission cell too: without a save its zip would miss every output."""
+    import subprocess
+
+    out, _ = built
+    unsaved = student_work.blank(out)  # the handed-out file: nothing ran, nothing saved
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        student_work.export_zip(unsaved, tmp_path)
+    assert b"No zip was made" in refused.value.stderr
+    assert not list(tmp_path.glob("*.zip"))
+
+
+def test_first_cell_says_what_to_install_without_otter():
+    master = nbformat.read(MASTER, as_version=4)
+    (init,) = [c for c in master.cells if "grader = otter.Notebook(" in c.source]
+    line = re.search(r"pip install (.+?)\"", init.source)[1]
+    wanted = (MASTER.parent / "requirements.txt").read_text().split()
+    assert line.split() == [f"'{requirement}'" for requirement in wanted]
+    assert "otter_ignore" in init.metadata["tags"] and init.metadata["editable"] is False
+
+
 def test_submission_cell_zips_the_notebook_and_a_readable_html_copy(built, tmp_path):
     out, _ = built
-    blank = student_work.blank(out)
+    blank = student_work.ran(student_work.blank(out))
     (cell,) = [c for c in blank.cells if "grader.export(" in c.source]
     assert "otter_ignore" in cell.metadata.get("tags", [])  # never run while grading
     assert cell.metadata.get("editable") is False

@@ -325,6 +325,31 @@ def test_team_scores_go_to_partners_and_conflicts_are_not_guessed():
     assert "conflict: partner 5" in rows[1].reason
 
 
+def test_assignment_grade_student_gives_a_group_one_value(tmp_path):
+    """Assignment#grade_student: one member's grade is the group's, so members get one value."""
+    from aelab.grading.credit import credit_groups, read_groups
+
+    path = tmp_path / "groups.csv"
+    path.write_text(
+        "name,canvas_user_id,user_id,login_id,sections,group_name,canvas_group_id,group_id\n"
+        '"Doe, Jane",101,s1,jdoe,A,lab_group_3,77,\n"Roe, John",102,s2,jroe,A,lab_group_3,77,\n'
+        '"Poe, Ed",103,s3,epoe,A,lab_group_4,78,\n"Moe, Al",104,s4,amoe,A,lab_group_4,78,\n'
+    )
+    groups = read_groups(path)
+    assert groups == {"lab_group_3": ["101", "102"], "lab_group_4": ["103", "104"]}
+    rows = [_graded("101", 30), _graded("103", 20), _graded("104", 25)]
+    scores = {"101": 30, "103": 20, "104": 25}
+    conflicts = credit_groups(scores, groups, rows)
+    assert scores == {"101": 30, "102": 30}  # group 4's two submissions disagree: no score
+    assert rows[0].credited == ["101", "102"]
+    assert conflicts == [
+        "group 'lab_group_4': members' scores differ (103: 20, 104: 25): no score given"
+    ]
+    with pytest.raises(ValueError, match="groups export"):
+        (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+        read_groups(tmp_path / "bad.csv")
+
+
 def test_grade_command_explains_missing_or_wrong_inputs(tmp_path, capsys):
     from aelab.cli import main
 

@@ -40,6 +40,7 @@ def _grade(args: argparse.Namespace) -> int:
     from aelab.canvas import GradebookError, read_gradebook
     from aelab.grading import GradingOptions, grade_submissions
     from aelab.grading.autograder import AutograderError
+    from aelab.grading.credit import read_groups
     from aelab.grading.gradebook_import import summary_line
     from aelab.grading.runner import RunOptions
     from aelab.grading.sandbox import Limits, bwrap_available, bwrap_missing_message
@@ -66,6 +67,11 @@ def _grade(args: argparse.Namespace) -> int:
         except (GradebookError, OSError) as error:
             print(f"Gradebook: {error}", file=sys.stderr)
             return 1
+    try:
+        groups = read_groups(args.groups) if args.groups else {}
+    except (OSError, ValueError) as error:
+        print(f"Groups: {error}", file=sys.stderr)
+        return 1
     run = RunOptions(
         isolation=isolation,
         image=args.docker or "",
@@ -80,6 +86,7 @@ def _grade(args: argparse.Namespace) -> int:
         run=run,
         replace_existing=args.replace_existing,
         manual=args.manual,
+        groups=groups,
     )
     try:
         summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
@@ -158,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument(
         "--full-length", action="store_true", help="no epoch cap (as slow as the students' runs)"
+    )
+    grade.add_argument(
+        "--groups",
+        type=Path,
+        help="Canvas's groups export, for a group assignment: each group's members get one score",
     )
     grade.add_argument(
         "--manual",

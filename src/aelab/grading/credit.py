@@ -4,9 +4,17 @@ A student's own submission decides their score. A student who did not submit and
 by exactly one submission gets that submission's score; named by two, they get none and
 the conflict is reported: nothing is guessed. Submissions put up for review score for
 nobody until a person has looked at them.
+
+In a Canvas group assignment a grade given to one member is given to the whole group
+(``Assignment#grade_student``), so the members of a group (``--groups``, Canvas's groups
+export) all get the one score their group earned, or, when its members' scores differ,
+none, and the conflict is reported.
 """
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 from aelab.grading.collect import Row
 from aelab.grading.runner import GRADED
@@ -52,6 +60,47 @@ def credit_teams(
             for row in claims:
                 _note(row, f"conflict: partner {partner_id} also named elsewhere")
     return scores, conflicts
+
+
+def credit_groups(
+    scores: dict[str, float], groups: dict[str, list[str]], rows: list[Row]
+) -> list[str]:
+    """Give each group's members one value in ``scores`` (in place); the conflicts."""
+    conflicts = []
+    for group, members in sorted(groups.items()):
+        values = {scores[m] for m in members if m in scores}
+        if len(values) > 1:
+            listed = ", ".join(f"{m}: {scores[m]:g}" for m in members if m in scores)
+            conflicts.append(f"group {group!r}: members' scores differ ({listed}): no score given")
+            for member in members:
+                scores.pop(member, None)
+        elif values:
+            (value,) = values
+            for member in members:
+                scores[member] = value
+            for row in rows:
+                if row.user_id in members:
+                    row.credited = sorted(set(row.credited) | set(members))
+    return conflicts
+
+
+def read_groups(path: Path) -> dict[str, list[str]]:
+    """Canvas's groups export, as group name → Canvas user ids.
+
+    Its columns include ``canvas_user_id`` and ``group_name``.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        lines = list(csv.DictReader(file))
+    if lines and not {"canvas_user_id", "group_name"} <= set(lines[0]):
+        raise ValueError(
+            f"{path} is not Canvas's groups export: it needs the columns canvas_user_id and "
+            "group_name (People → Groups → ⋮ → Export)"
+        )
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        if line["group_name"].strip() and line["canvas_user_id"].strip():
+            groups.setdefault(line["group_name"].strip(), []).append(line["canvas_user_id"].strip())
+    return groups
 
 
 def _note(row: Row, text: str) -> None:

@@ -35,7 +35,7 @@ from aelab.canvas import Change, Gradebook
 from aelab.data import unpack_mnist
 from aelab.grading.autograder import Autograder, read_autograder
 from aelab.grading.collect import Row, collect_files, rows_and_latest
-from aelab.grading.credit import credit_teams
+from aelab.grading.credit import credit_groups, credit_teams
 from aelab.grading.gradebook_import import write_import
 from aelab.grading.outputs import write_feedback, write_results_csv
 from aelab.grading.runner import ERRORED, RunOptions, grade_notebook
@@ -70,6 +70,7 @@ class GradingOptions:
     run: RunOptions = field(default_factory=RunOptions)
     replace_existing: bool = False  # new scores may replace grades set in Canvas
     manual: Path | None = None  # manual_scores.csv with written answers' scores filled in
+    groups: dict[str, list[str]] = field(default_factory=dict)  # Canvas group → user ids
 
 
 @dataclass
@@ -144,6 +145,7 @@ def grade_submissions(
     written, waiting = written_totals(rows, questions, manual)
     totals = {id(row): sum(row.scores.values()) + written.get(id(row), 0) for row in rows}
     scores, conflicts = credit_teams(rows, students, totals)
+    conflicts += credit_groups(scores, options.groups, rows)
     rows.sort(key=lambda r: (r.student, r.user_id, r.file))
     write_results_csv(rows, list(autograder.questions), out / "results.csv", written)
     summary = Summary(rows, scores, conflicts, time.perf_counter() - started, len(pending))
