@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh clone:
 #   make build   regenerate the assignment (student notebook + autograder), with proof it grades right
-#   make test    lint and run the whole test suite
+#   make test    lint and run the whole test suite (make test-fast: lint and the fast tier)
 # Both create or reuse the virtual environment .venv first.
 
 PYTHON ?= python3
@@ -14,7 +14,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 SYSTEM_PACKAGES := bubblewrap chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: build test system reference benchmark clean
+.PHONY: build test test-fast system reference benchmark clean
 
 system:
 	@command -v bwrap >/dev/null && command -v chromium >/dev/null || \
@@ -32,6 +32,10 @@ build: system $(BIN)/aelab
 test: system $(BIN)/aelab
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/aelab
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/python -m pytest -m "not slow"
 
 reference: $(BIN)/aelab
 	$(BIN)/aelab reference --out out/reference

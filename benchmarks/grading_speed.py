@@ -27,6 +27,7 @@ import student_work as work  # noqa: E402
 from aelab.build import build_assignment  # noqa: E402
 from aelab.grading import GradingOptions, grade_submissions  # noqa: E402
 from aelab.grading.runner import RunOptions  # noqa: E402
+from aelab.lab import load_lab  # noqa: E402
 
 
 def variants(built: Path) -> dict:
@@ -68,7 +69,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="aelab-grading-bench-"))
     built = args.autograder or scratch / "autograder"
     if not args.autograder:
-        build_assignment(built)
+        build_assignment(built, load_lab(ROOT / "notebooks"))
     options = GradingOptions(autograder_zip=built / "autograder.zip")
     print(f"{os.cpu_count()} cores, {options.workers} workers, epoch cap {options.run.epoch_cap}")
     report = {"cores": os.cpu_count(), "workers": options.workers, "runs": []}

@@ -26,10 +26,12 @@ def mnist(tmp_path_factory):
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """The assignment built once for the session: (output folder, build report)."""
+    from lab_env import LAB
+
     from aelab.build import build_assignment
 
     out = tmp_path_factory.mktemp("build") / "autograder"
-    return out, build_assignment(out)
+    return out, build_assignment(out, LAB)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

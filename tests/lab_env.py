@@ -10,15 +10,20 @@ import linecache
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import lab_checks
 import matplotlib
 import nbformat
 
-from aelab.build import MASTER
 from aelab.data import default_root
+from aelab.lab import load_lab
 
 matplotlib.use("Agg")
+
+LAB = load_lab(Path(__file__).resolve().parents[1] / "notebooks")  # this project's lab
+MASTER = LAB.master_path
+NOTEBOOK_NAME = LAB.master
 
 
 @dataclass(frozen=True)

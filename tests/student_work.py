@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-
-NOTEBOOK_NAME = "autoencoders_mnist.ipynb"
+from lab_env import NOTEBOOK_NAME
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from collections import Counter
 import nbformat
 import pytest
 import student_work
+from lab_env import LAB, MASTER, NOTEBOOK_NAME
 from student_work import MISTAKES
 
-from aelab.build import MASTER, NOTEBOOK_NAME, build_assignment
+from aelab.build import build_assignment
 from aelab.grading.autograder import read_autograder
 from aelab.grading.runner import RunOptions, grade_notebook
 
@@ -70,7 +71,7 @@ def test_autograder_holds_every_hidden_test(built):
 def test_build_is_reproducible(built, tmp_path):
     out, _ = built
     again = tmp_path / "again"
-    build_assignment(again)
+    build_assignment(again, LAB)
     for path in ("student/" + NOTEBOOK_NAME, "solution/" + NOTEBOOK_NAME):
         assert (out / path).read_text() == (again / path).read_text()
     with (

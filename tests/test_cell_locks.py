@@ -4,9 +4,11 @@ import shutil
 
 import nbformat
 import pytest
+from lab_env import MASTER
 
-from aelab.build import MASTER, BuildError, build_assignment
+from aelab.build import BuildError, build_assignment
 from aelab.cell_locks import cell_role, lock_problems
+from aelab.lab import load_lab
 
 
 def _cell(kind, source, **metadata):
@@ -77,10 +79,10 @@ def test_build_refuses_a_master_with_a_locked_answer_cell(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     nbformat.write(master, folder / MASTER.name)
-    for side_file in ("requirements.txt", "lab_checks.py"):
+    for side_file in ("requirements.txt", "lab_checks.py", "lab.toml"):
         shutil.copy(MASTER.parent / side_file, folder)
     with pytest.raises(BuildError) as refused:
-        build_assignment(tmp_path / "autograder", folder / MASTER.name)
+        build_assignment(tmp_path / "autograder", load_lab(folder))
     message = str(refused.value)
     assert "transform = transforms.ToTensor()" in message and "locked" in message
     assert not (tmp_path / "autograder" / "student").exists()

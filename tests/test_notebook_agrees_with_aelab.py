@@ -8,11 +8,11 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from lab_env import MASTER
 from torch import nn, optim
 from torch.utils.data import DataLoader, Subset
 
 from aelab import latent, losses, models, training
-from aelab.build import MASTER
 
 
 def _only_definitions(source):

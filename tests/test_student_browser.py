@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 import student_work
+from lab_env import NOTEBOOK_NAME
 
-from aelab.build import NOTEBOOK_NAME
 from aelab.cell_locks import cell_role
 from aelab.data import verify_raw_files
 

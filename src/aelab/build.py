@@ -1,9 +1,12 @@
-"""Build the assignment from the master notebook: student notebook, autograder, and proof.
+"""Build a lab: master notebook → student notebook + autograder, with proof that it grades right.
 
-``otter assign`` splits the master into a student notebook and an autograder. The build
-then makes the outputs reproducible (stable cell ids, a fixed zip name) and grades the
-reference solution and the untouched student notebook with the new autograder: the
-solution must earn every autograded point and the blank notebook none.
+Steps: check that the master's points agree (``master.check_points``); copy each public
+test's check into its cell and the term's heading into the notebook; ``otter assign``;
+refuse wrong cell locks; add the checks, the data, the written questions and the lab's
+description to the autograder; grade the reference solution and the untouched student
+notebook exactly as ``aelab grade`` does. The outputs replace the previous build's only
+when all of that succeeded; they are removed as soon as a build starts, so a failed build
+leaves nothing old that could be handed out by mistake.
 """
 
 from __future__ import annotations
@@ -17,40 +20,143 @@ import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from aelab.cell_locks import lock_problems
 from aelab.data import unpack_mnist, verify_raw_files
-from aelab.grading.autograder import read_autograder
+from aelab.grading.autograder import LAB_MEMBER, read_autograder
 from aelab.grading.runner import GRADED, RunOptions, grade_notebook
 from aelab.grading.sandbox import bwrap_available
 from aelab.grading.written import QUESTIONS_MEMBER
+from aelab.lab import Lab
+from aelab.master import MasterError, check_points, written_questions
 from aelab.public_checks import inline_public_tests
 
-PROJECT = Path(__file__).resolve().parents[2]
-MASTER = PROJECT / "notebooks" / "autoencoders_mnist.ipynb"
-NOTEBOOK_NAME = MASTER.name
-CHECKS_NAME = "lab_checks.py"  # beside the master; its test cells call it
+OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution")
 
 
 @dataclass
 class BuildReport:
-    """What a build produced and how the reference and blank notebooks scored."""
+    """What a build produced, from which master, and how the reference and blank scored."""
 
+    lab: str
+    master: str
+    master_sha256: str
     student_notebook: str
     solution_notebook: str
     autograder_zip: str
     solution_score: float
     blank_score: float
     possible: float
+    written_points: float
     seconds: float
+    questions: dict[str, dict] = field(default_factory=dict)
 
 
 class BuildError(RuntimeError):
-    """The assignment could not be built, or its autograder grades wrongly."""
+    """The lab could not be built, or its autograder grades wrongly.
+
+    ``str()`` says what went wrong first; ``details`` holds the tool's own output.
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def build_assignment(out: Path, lab: Lab) -> BuildReport:
+    """Build ``lab`` into ``out``: student notebook, autograder, solution and report."""
+    started = time.perf_counter()
+    for name in OUTPUTS:  # nothing of an earlier build survives a failed one
+        shutil.rmtree(out / name, ignore_errors=True)
+        (out / name).unlink(missing_ok=True)
+    master = nbformat.read(lab.master_path, as_version=4)
+    try:
+        questions = check_points(master, lab.points)
+    except MasterError as error:
+        raise BuildError(f"Points in {lab.master_path.name}: {error}") from error
+    notebook_name = lab.master
+    with tempfile.TemporaryDirectory(prefix="aelab-build-") as scratch:
+        scratch = Path(scratch)
+        dist = _assign(lab, master, scratch)
+        locks = lock_problems(nbformat.read(dist / "student" / notebook_name, as_version=4))
+        if locks:
+            raise BuildError("The student notebook's cell locks are wrong:\n" + "\n".join(locks))
+        staged = scratch / "out"
+        for kind, source in (("student", "student"), ("solution", "autograder")):
+            (staged / kind).mkdir(parents=True)
+            shutil.copy(dist / source / notebook_name, staged / kind / notebook_name)
+            _stable_cell_ids(staged / kind / notebook_name)
+        (zip_path,) = (dist / "autograder").glob("*.zip")
+        shutil.copy(zip_path, staged / "autograder.zip")
+        _add_files(staged / "autograder.zip", lab, master)
+        solution, blank = _prove(staged, lab, scratch)
+        report = BuildReport(
+            lab=str(lab.folder / "lab.toml"),
+            master=str(lab.master_path),
+            master_sha256=lab.master_sha256(),
+            student_notebook=str(out / "student" / notebook_name),
+            solution_notebook=str(out / "solution" / notebook_name),
+            autograder_zip=str(out / "autograder.zip"),
+            solution_score=solution.total,
+            blank_score=blank.total,
+            possible=solution.possible,
+            written_points=sum(q.points for q in questions if q.manual),
+            seconds=time.perf_counter() - started,
+            questions={
+                q.name: {"points": q.points, "public": sum(q.public), "hidden": sum(q.hidden)}
+                if not q.manual
+                else {"points": q.points, "written": True}
+                for q in questions
+            },
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUTS[1:]:
+            shutil.move(staged / name, out / name)
+    (out / "build_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report
+
+
+def _assign(lab: Lab, master: nbformat.NotebookNode, scratch: Path) -> Path:
+    """``otter assign`` on a copy of the master whose public tests hold their checks' code."""
+    assignable = scratch / "master"
+    assignable.mkdir()
+    inline_public_tests(master, (lab.folder / lab.checks).read_text(encoding="utf-8"))
+    _put_heading(master, lab)
+    for name in (lab.requirements, lab.checks):
+        shutil.copy(lab.folder / name, assignable / name)
+    nbformat.write(master, assignable / lab.master)
+    dist = scratch / "dist"
+    # --no-run-tests: otter would grade the solution too; the proof grades it once.
+    command = [sys.executable, "-m", "otter", "assign", "--no-run-tests"]
+    assign = subprocess.run(
+        [*command, str(assignable / lab.master), str(dist)], capture_output=True, text=True
+    )
+    if assign.returncode != 0:
+        details = assign.stdout + assign.stderr
+        raise BuildError(f"otter assign failed: {_last_error(details)}", details)
+    return dist
+
+
+def _last_error(output: str) -> str:
+    """The last exception line of a traceback, without its module path."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b", line)]
+    found = (errors or lines or ["no output"])[-1]
+    return re.sub(r"^[\w.]*\.(?=\w+(Error|Exception))", "", found)
+
+
+def _put_heading(master: nbformat.NotebookNode, lab: Lab) -> None:
+    """The first heading of the master becomes the lab's title, the course and term under it."""
+    for cell in master.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            rest = cell.source.split("\n", 1)[1] if "\n" in cell.source else ""
+            header = f"\n\n*{lab.header()}*" if lab.header() else ""
+            cell.source = f"# {lab.title}{header}\n{rest}"
+            return
 
 
 def _stable_cell_ids(path: Path) -> None:
@@ -61,115 +167,48 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def _add_files(autograder_zip: Path, checks: Path, master: nbformat.NotebookNode) -> None:
-    """Ship the checks, MNIST and the written questions in the autograder.
+def _add_files(autograder_zip: Path, lab: Lab, master: nbformat.NotebookNode) -> None:
+    """Ship the checks, the data, the written questions and the lab's description.
 
-    The hidden tests import the checks; a grading container finds ``data/MNIST/raw`` where
-    the notebook looks by default and needs no network (torchvision checks the MD5s).
-    ``files/`` lands beside a notebook graded by otter; the written questions, with their
-    reference answers, stay outside it: they are for the GSI.
+    The hidden tests import the checks (``files/`` lands beside a notebook graded by otter,
+    and a grading container finds ``data/MNIST/raw`` where the notebook looks by default);
+    the written questions, with their reference answers, and the description stay outside
+    ``files/``: they are for the grader.
     """
-    shipped = {f"files/{CHECKS_NAME}": checks.read_bytes()}
-    for path in verify_raw_files().glob("*.gz"):
-        shipped[f"files/data/MNIST/raw/{path.name}"] = path.read_bytes()
+    shipped = {f"files/{lab.checks}": (lab.folder / lab.checks).read_bytes()}
+    if lab.data == "mnist":
+        for path in verify_raw_files().glob("*.gz"):
+            shipped[f"files/data/MNIST/raw/{path.name}"] = path.read_bytes()
     questions = json.dumps(written_questions(master), indent=1, ensure_ascii=False)
     shipped[QUESTIONS_MEMBER] = questions.encode()
+    shipped[LAB_MEMBER] = lab.to_json().encode()
     with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in sorted(shipped.items()):
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
 
 
-def written_questions(master: nbformat.NotebookNode) -> list[dict]:
-    """The master's manually graded questions: name, prompt, points and reference answer."""
-    questions, current, part = [], None, "prompt"
-    for cell in master.cells:
-        source = cell.source.strip()
-        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
-            config = dict(re.findall(r"^(\w+):\s*(.+?)\s*$", source, re.MULTILINE))
-            current = None
-            if config.get("manual") == "true":
-                current, part = {"name": config["name"], "prompt": "", "reference": ""}, "prompt"
-                current["points"] = float(config.get("points", 0))
-                questions.append(current)
-        elif current is not None and cell.cell_type == "raw":
-            part = {"# BEGIN SOLUTION": "reference", "# END QUESTION": None}.get(source, part)
-            current = None if part is None else current
-        elif current is not None and cell.cell_type == "markdown":
-            current[part] = f"{current[part]}\n\n{source}".strip()
-    return questions
-
-
-def _assignable_master(master: Path, folder: Path) -> Path:
-    """A copy of ``master`` whose public tests hold their checks' code, with its side files."""
-    notebook = nbformat.read(master, as_version=4)
-    inline_public_tests(notebook, (master.parent / CHECKS_NAME).read_text())
-    folder.mkdir()
-    for side_file in master.parent.iterdir():  # requirements.txt and what the master names
-        if side_file.is_file() and side_file != master:
-            shutil.copy(side_file, folder / side_file.name)
-    nbformat.write(notebook, folder / master.name)
-    return folder / master.name
-
-
-def build_assignment(out: Path, master: Path = MASTER) -> BuildReport:
-    """Run ``otter assign`` on ``master`` into ``out`` and verify the autograder."""
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="aelab-build-") as scratch:
-        scratch = Path(scratch)
-        mnist = unpack_mnist(scratch / "mnist")
-        dist = scratch / "dist"
-        assignable = _assignable_master(master, scratch / "master")
-        # --no-run-tests: otter would grade the solution too; the proof below does it once.
-        assign = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(assignable), str(dist)],
-            capture_output=True,
-            text=True,
-        )
-        if assign.returncode != 0:
-            raise BuildError(
-                "otter assign failed:\n" + assign.stdout[-3000:] + assign.stderr[-3000:]
-            )
-        locks = lock_problems(nbformat.read(dist / "student" / NOTEBOOK_NAME, as_version=4))
-        if locks:
-            raise BuildError("The student notebook's cell locks are wrong:\n" + "\n".join(locks))
-        for kind in ("student", "solution"):  # replace only what the build makes
-            shutil.rmtree(out / kind, ignore_errors=True)
-            (out / kind).mkdir(parents=True)
-        shutil.copy(dist / "student" / NOTEBOOK_NAME, out / "student" / NOTEBOOK_NAME)
-        shutil.copy(dist / "autograder" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME)
-        (zip_path,) = (dist / "autograder").glob("*.zip")
-        shutil.copy(zip_path, out / "autograder.zip")
-        _add_files(out / "autograder.zip", master.parent / CHECKS_NAME, nbformat.read(master, 4))
-        for notebook in (out / "student" / NOTEBOOK_NAME, out / "solution" / NOTEBOOK_NAME):
-            _stable_cell_ids(notebook)
-        # The proof grades as `aelab grade` does (sandboxed where bubblewrap runs).
-        autograder = read_autograder(out / "autograder.zip")
-        options = RunOptions(
-            isolation="bwrap" if bwrap_available() else "none", threads=os.cpu_count() or 1
-        )
-        solution, blank = (
-            grade_notebook(
-                nbformat.read(out / kind / NOTEBOOK_NAME, as_version=4), autograder, mnist, options
-            )
-            for kind in ("solution", "student")
-        )
-        for kind, grade in (("solution", solution), ("blank", blank)):
-            if grade.status != GRADED:
-                raise BuildError(f"Grading the {kind} notebook: {grade.status}: {grade.reason}")
-    report = BuildReport(
-        student_notebook=str(out / "student" / NOTEBOOK_NAME),
-        solution_notebook=str(out / "solution" / NOTEBOOK_NAME),
-        autograder_zip=str(out / "autograder.zip"),
-        solution_score=solution.total,
-        blank_score=blank.total,
-        possible=solution.possible,
-        seconds=time.perf_counter() - started,
+def _prove(staged: Path, lab: Lab, scratch: Path):
+    """Grade the solution (all points) and the blank notebook (none) as ``aelab grade`` does."""
+    autograder = read_autograder(staged / "autograder.zip")
+    mnist = unpack_mnist(scratch / "mnist") if lab.data == "mnist" else None
+    options = RunOptions(
+        isolation="bwrap" if bwrap_available() else "none",
+        threads=os.cpu_count() or 1,
+        epoch_cap=lab.epoch_cap,
     )
-    (out / "build_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
-    if solution.total != solution.possible or solution.possible == 0:
-        lost = [f"{t['question']} {t['name']}: {t['message']}" for t in solution.tests]
-        lost = [line for line, t in zip(lost, solution.tests, strict=True) if not t["passed"]]
+    grades = {}
+    for kind in ("solution", "student"):
+        notebook = nbformat.read(staged / kind / lab.master, as_version=4)
+        grades[kind] = grade = grade_notebook(notebook, autograder, mnist, options)
+        if grade.status != GRADED:
+            raise BuildError(f"Grading the {kind} notebook: {grade.status}: {grade.reason}")
+    solution, blank = grades["solution"], grades["student"]
+    lost = [
+        f"{t['question']} {t['name']}: {t['message']}" for t in solution.tests if not t["passed"]
+    ]
+    if lost or solution.possible == 0:
         raise BuildError("The reference solution loses points:\n" + "\n".join(lost))
     if blank.total != 0:
-        raise BuildError(f"The blank student notebook earns {blank.total} points: {blank.scores}")
-    return report
+        earned = {q: s for q, s in blank.scores.items() if s}
+        raise BuildError(f"The blank student notebook earns {blank.total:g} points: {earned}")
+    return solution, blank

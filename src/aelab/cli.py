@@ -21,17 +21,38 @@ def _reference(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from aelab.build import BuildError, build_assignment
+    from aelab.lab import LabError, load_lab
 
     try:
-        report = build_assignment(args.out)
-    except BuildError as error:
+        lab = load_lab(args.lab)
+    except LabError as error:
         print(f"Build failed: {error}", file=sys.stderr)
         return 1
+    print(f"Lab:    {lab.title} ({lab.folder / 'lab.toml'})")
+    print(f"Master: {lab.master_path} (sha256 {lab.master_sha256()[:16]})")
+    try:
+        report = build_assignment(args.out, lab)
+    except BuildError as error:
+        print(f"Build failed: {error}", file=sys.stderr)
+        if args.verbose and error.details:
+            print(error.details, file=sys.stderr)
+        elif error.details:
+            print("(--verbose shows the tool's whole output)", file=sys.stderr)
+        print(f"Nothing of an earlier build is left in {args.out}.", file=sys.stderr)
+        return 1
+    for name, question in report.questions.items():
+        split = (
+            "written"
+            if question.get("written")
+            else f"public {question['public']:g} + hidden {question['hidden']:g}"
+        )
+        print(f"  {name:12s} {question['points']:4g} points ({split})")
     print(f"Student notebook: {report.student_notebook}")
     print(f"Autograder:       {report.autograder_zip}")
     print(
-        f"Reference solution scores {report.solution_score:g}/{report.possible:g}; "
-        f"blank notebook scores {report.blank_score:g}. Built in {report.seconds:.0f} s."
+        f"Reference solution scores {report.solution_score:g}/{report.possible:g} autograded "
+        f"(+ {report.written_points:g} written); blank notebook scores {report.blank_score:g}. "
+        f"Built in {report.seconds:.0f} s."
     )
     return 0
 
@@ -39,7 +60,7 @@ def _build(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from aelab.canvas import GradebookError, read_gradebook
     from aelab.grading import GradingOptions, grade_submissions
-    from aelab.grading.autograder import AutograderError
+    from aelab.grading.autograder import AutograderError, read_autograder
     from aelab.grading.credit import read_groups
     from aelab.grading.gradebook_import import summary_line
     from aelab.grading.runner import RunOptions
@@ -60,13 +81,17 @@ def _grade(args: argparse.Namespace) -> int:
         print(bwrap_missing_message(), file=sys.stderr)
         return 1
     gradebook = column = None
-    if args.gradebook:
-        try:
-            gradebook = read_gradebook(args.gradebook)
-            column = gradebook.assignment_column(args.assignment)
-        except (GradebookError, OSError) as error:
-            print(f"Gradebook: {error}", file=sys.stderr)
-            return 1
+    try:
+        gradebook = read_gradebook(args.gradebook) if args.gradebook else None
+        lab = read_autograder(args.autograder).lab
+        if gradebook is not None:
+            column = gradebook.assignment_column(args.assignment or lab.canvas_assignment or None)
+    except (GradebookError, OSError) as error:
+        print(f"Gradebook: {error}", file=sys.stderr)
+        return 1
+    except AutograderError as error:
+        print(f"{error}\nNothing was written.", file=sys.stderr)
+        return 1
     try:
         groups = read_groups(args.groups) if args.groups else {}
     except (OSError, ValueError) as error:
@@ -76,9 +101,10 @@ def _grade(args: argparse.Namespace) -> int:
         isolation=isolation,
         image=args.docker or "",
         limits=Limits(memory_gb=args.memory_gb),
-        epoch_cap=None if args.full_length else args.epoch_cap,
+        epoch_cap=None if args.full_length else args.epoch_cap or lab.epoch_cap,
         timeout=args.timeout or RunOptions.timeout * (6 if args.full_length else 1),
-        cell_timeout=RunOptions.cell_timeout * (30 if args.full_length else 1),
+        cell_timeout=args.cell_timeout or RunOptions.cell_timeout * (12 if args.full_length else 1),
+        test_timeout=args.test_timeout,
     )
     options = GradingOptions(
         args.autograder,
@@ -135,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         "build", help="regenerate the student notebook and autograder from the master notebook"
     )
     build.add_argument("--out", type=Path, default=Path("autograder"))
+    build.add_argument(
+        "--lab",
+        type=Path,
+        help="the lab's lab.toml (or its folder); default: notebooks/lab.toml here",
+    )
+    build.add_argument("--verbose", action="store_true", help="show otter's whole output on errors")
     build.set_defaults(run=_build)
 
     grade = commands.add_parser(
@@ -147,7 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("submissions", type=Path, help="submissions.zip from Canvas, or a folder")
     grade.add_argument("--gradebook", type=Path, help="the gradebook CSV exported from Canvas")
-    grade.add_argument("--assignment", help="the gradebook column to fill (title or id)")
+    grade.add_argument(
+        "--assignment",
+        help="the gradebook column to fill, title (or part of it) or id; default: the lab's "
+        "canvas_assignment (lab.toml)",
+    )
     grade.add_argument("--autograder", type=Path, default=Path("autograder/autograder.zip"))
     grade.add_argument("--out", type=Path, default=Path("grades"))
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -158,10 +194,24 @@ def build_parser() -> argparse.ArgumentParser:
         f"{RunOptions.timeout * 6:g} with --full-length)",
     )
     grade.add_argument(
+        "--cell-timeout",
+        type=float,
+        help=f"seconds per cell (default {RunOptions.cell_timeout:g}; "
+        f"{RunOptions.cell_timeout * 12:g} with --full-length): a cell past it is left out",
+    )
+    grade.add_argument(
+        "--test-timeout",
+        type=float,
+        default=RunOptions.test_timeout,
+        help="seconds per test: a test past it costs its own points",
+    )
+    grade.add_argument(
         "--memory-gb", type=float, default=Limits.memory_gb, help="memory limit per notebook"
     )
     grade.add_argument(
-        "--epoch-cap", type=int, default=RunOptions.epoch_cap, help="cap on the long training runs"
+        "--epoch-cap",
+        type=int,
+        help="epochs of the long training runs while grading; default: the lab's (lab.toml)",
     )
     grade.add_argument(
         "--full-length", action="store_true", help="no epoch cap (as slow as the students' runs)"

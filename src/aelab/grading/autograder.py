@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHECKS_MEMBER = "files/lab_checks.py"
-CHECKS_MODULE = "lab_checks"
+from aelab.lab import Lab, lab_from_json
+
+LAB_MEMBER = "lab.json"  # the lab's description (see aelab.lab), written by aelab build
 MESSAGE_LIMIT = 500  # characters of one test's failure message in feedback
 HIDDEN_VALUE = "…"
 _EXCEPTIONS = {
@@ -56,6 +57,7 @@ class Autograder:
 
     path: Path
     assignment: str | None
+    lab: Lab
     tests: list[TestSpec]
     checks_source: str
     digest: str
@@ -122,14 +124,15 @@ def read_autograder(path: Path) -> Autograder:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             config = json.loads(archive.read("otter_config.json"))
+            lab = lab_from_json(archive.read(LAB_MEMBER).decode(), path.parent)
             tests = [
                 test
                 for member in sorted(names, key=_question_order)
                 if member.startswith("tests/") and member.endswith(".py")
                 for test in _test_cases(Path(member).stem, archive.read(member).decode())
             ]
-            checks = archive.read(CHECKS_MEMBER).decode() if CHECKS_MEMBER in names else ""
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as error:
+            checks = archive.read(f"files/{lab.checks}").decode()
+    except (OSError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as error:
         raise AutograderError(
             f"{path} is not an autograder built by aelab build: {error}"
         ) from error
@@ -139,6 +142,7 @@ def read_autograder(path: Path) -> Autograder:
     return Autograder(
         path=path,
         assignment=config.get("assignment_name"),
+        lab=lab,
         tests=tests,
         checks_source=checks,
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),

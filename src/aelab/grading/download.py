@@ -57,9 +57,6 @@ from aelab.submissions import (
     read_written_answers,
 )
 
-NOTEBOOK_NAME = "autoencoders_mnist.ipynb"
-TITLE = "Autoencoders with MNIST"
-
 
 @dataclass
 class GradingOptions:
@@ -108,14 +105,15 @@ def grade_submissions(
     autograder = read_autograder(options.autograder_zip)
     run = replace(options.run, threads=max(1, (os.cpu_count() or 1) // max(1, options.workers)))
     students = gradebook.students() if gradebook else {}
-    rows, latest = rows_and_latest(collect_files(source, out), NOTEBOOK_NAME, set(students) or None)
+    lab = autograder.lab
+    rows, latest = rows_and_latest(collect_files(source, out), lab.master, set(students) or None)
     pending = []
     for item in latest:
         row = Row.of(item)
         rows.append(row)
         work = out / "work" / item.path.stem
         try:
-            data = notebook_bytes(item.path, NOTEBOOK_NAME)
+            data = notebook_bytes(item.path, lab.master)
             notebook = read_notebook(data)
             row.team, row.answers = read_team(notebook), read_written_answers(notebook)
             row.reason = _assignment_problem(notebook, autograder)
@@ -137,7 +135,7 @@ def grade_submissions(
 
     if pending:
         with tempfile.TemporaryDirectory(prefix="aelab-mnist-") as scratch:
-            mnist = unpack_mnist(Path(scratch))
+            mnist = unpack_mnist(Path(scratch)) if lab.data == "mnist" else None
             _run_pending(pending, autograder, mnist, run, options.workers, progress)
 
     questions = read_questions(options.autograder_zip)
@@ -153,9 +151,9 @@ def grade_submissions(
     if gradebook is not None and column is not None:
         summary.changes = write_import(gradebook, column, scores, out, options.replace_existing)
     write_sheet(out / SHEET, rows, questions, manual)
-    write_pages(out / "written", rows, questions, TITLE)
+    write_pages(out / "written", rows, questions, lab.title)
     sections = {id(row): feedback_section(row, questions, manual) for row in rows}
-    summary.undeliverable = write_feedback(rows, students, out / "feedback", TITLE, sections)
+    summary.undeliverable = write_feedback(rows, students, out / "feedback", lab.title, sections)
     (out / "summary.json").write_text(
         json.dumps(
             {

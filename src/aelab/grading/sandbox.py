@@ -76,7 +76,7 @@ def bwrap_missing_message() -> str:
     )
 
 
-def environment(epoch_cap: int | None, threads: int, data_root: str) -> dict[str, str]:
+def environment(epoch_cap: int | None, threads: int, data_root: str | None) -> dict[str, str]:
     """The only variables a graded notebook sees: no token, key or path of the grader's."""
     env = {
         "HOME": HOME,
@@ -90,16 +90,17 @@ def environment(epoch_cap: int | None, threads: int, data_root: str) -> dict[str
         "CUDA_VISIBLE_DEVICES": "",  # the same device, and so the same numbers, everywhere
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
-        "AELAB_DATA_ROOT": data_root,
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
     }
+    if data_root is not None:
+        env["AELAB_DATA_ROOT"] = data_root
     if epoch_cap is not None:
         env["AELAB_EPOCH_CAP"] = str(epoch_cap)
     return env
 
 
-def bwrap_command(mnist: Path, env: dict[str, str], limits: Limits) -> list[str]:
-    """The ``bwrap`` command line that runs the worker on ``mnist`` (an unpacked MNIST folder)."""
+def bwrap_command(mnist: Path | None, env: dict[str, str], limits: Limits) -> list[str]:
+    """The ``bwrap`` command line that runs the worker, with ``mnist`` (unpacked) if given."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     command += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/lib", "/lib32", "/lib64", "/sbin"):
@@ -109,13 +110,15 @@ def bwrap_command(mnist: Path, env: dict[str, str], limits: Limits) -> list[str]
             command += ["--ro-bind", top, top]
     for path in _ETC:
         command += ["--ro-bind-try", path, path]
-    for prefix in sorted({sys.base_prefix, sys.prefix}):  # Python and its virtual environment
-        if not prefix.startswith("/usr/"):
-            command += ["--ro-bind", prefix, prefix]
     size = str(limits.disk_mb * 2**20)
     command += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm"]
     command += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
-    command += ["--ro-bind", str(mnist), f"{HOME}/data"]
+    # After the tmpfs mounts: a virtual environment under /tmp (a CI clone) must not be hidden.
+    for prefix in sorted({sys.base_prefix, sys.prefix}):  # Python and its virtual environment
+        if not prefix.startswith("/usr/"):
+            command += ["--ro-bind", prefix, prefix]
+    if mnist is not None:
+        command += ["--ro-bind", str(mnist), f"{HOME}/data"]
     command += ["--ro-bind", str(WORKER), WORKER_INSIDE, "--remount-ro", "/", "--chdir", HOME]
     command += ["--uid", "65534", "--gid", "65534", "--clearenv"]
     for name, value in sorted(env.items()):
@@ -124,7 +127,7 @@ def bwrap_command(mnist: Path, env: dict[str, str], limits: Limits) -> list[str]
 
 
 def docker_command(
-    image: str, name: str, mnist: Path, env: dict[str, str], limits: Limits
+    image: str, name: str, mnist: Path | None, env: dict[str, str], limits: Limits
 ) -> list[str]:
     """``docker run`` for the worker: no network, not root, read-only, memory and process caps.
 
@@ -137,7 +140,9 @@ def docker_command(
     command += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
     command += ["--tmpfs", f"/tmp:rw,size={size},mode=1777", "--shm-size", size]
     command += ["--tmpfs", f"{HOME}:rw,size={size},uid=65534,gid=65534,mode=700"]
-    command += ["-v", f"{mnist}:{HOME}/data:ro", "-v", f"{WORKER}:{WORKER_INSIDE}:ro"]
+    if mnist is not None:
+        command += ["-v", f"{mnist}:{HOME}/data:ro"]
+    command += ["-v", f"{WORKER}:{WORKER_INSIDE}:ro"]
     command += ["-w", HOME]
     for key, value in sorted(env.items()):
         if key != "PATH":  # the image's own Python
@@ -149,7 +154,12 @@ class Sandbox:
     """One running worker: its process, a watch on its resources, and a way to end it."""
 
     def __init__(
-        self, isolation: str, mnist: Path, env: dict[str, str], limits: Limits, image: str = ""
+        self,
+        isolation: str,
+        mnist: Path | None,
+        env: dict[str, str],
+        limits: Limits,
+        image: str = "",
     ) -> None:
         self.isolation, self.limits = isolation, limits
         self.name = f"aelab-{uuid.uuid4().hex[:12]}"
@@ -163,9 +173,10 @@ class Sandbox:
             import tempfile
 
             self._folder = Path(tempfile.mkdtemp(prefix="aelab-unsafe-"))
-            (self._folder / "data").symlink_to(mnist)
             env = {**env, "HOME": str(self._folder), "TMPDIR": str(self._folder)}
-            env["AELAB_DATA_ROOT"] = str(self._folder / "data")
+            if mnist is not None:
+                (self._folder / "data").symlink_to(mnist)
+                env["AELAB_DATA_ROOT"] = str(self._folder / "data")
             command, cwd = [sys.executable, str(WORKER)], self._folder
         self.process = subprocess.Popen(
             command,

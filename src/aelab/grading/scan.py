@@ -128,7 +128,11 @@ def _scan(index: int, source: str) -> list[Finding]:
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
             and node.func.id == "open"
-            and not (node.args and isinstance(node.args[0], ast.Constant))
+            and not (
+                node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            )
         ):
             flag(node, "opens a file descriptor or a computed path")
         elif (

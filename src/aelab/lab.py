@@ -1,0 +1,116 @@
+"""A lab, described once: ``lab.toml`` beside its master notebook, read by build and grade.
+
+A course with several labs keeps one folder per lab (master notebook, checks module,
+requirements, ``lab.toml``); adding one is a new folder, no code change. ``aelab build``
+builds the lab of the checkout it runs in (``notebooks/lab.toml``) unless given ``--lab``;
+the build copies the description into the autograder (``lab.json``), so grading needs only
+the autograder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DESCRIPTION = "lab.toml"
+DEFAULT = Path("notebooks") / DESCRIPTION  # in the checkout aelab build runs in
+DATA = ("mnist", "none")
+
+
+class LabError(ValueError):
+    """The lab description is missing or wrong; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Lab:
+    """Everything the tools need to know about one lab."""
+
+    folder: Path
+    title: str
+    master: str  # file names, in ``folder``
+    checks: str
+    requirements: str
+    data: str
+    points: float
+    course: str = ""
+    term: str = ""
+    due: str = ""
+    canvas_assignment: str = ""
+    epoch_cap: int | None = 1
+
+    @property
+    def master_path(self) -> Path:
+        """The master notebook."""
+        return self.folder / self.master
+
+    @property
+    def checks_module(self) -> str:
+        """The name tests import the checks by (``lab_checks`` for ``lab_checks.py``)."""
+        return Path(self.checks).stem
+
+    def master_sha256(self) -> str:
+        """The master's hash: which master a build was made from."""
+        return hashlib.sha256(self.master_path.read_bytes()).hexdigest()
+
+    def header(self) -> str:
+        """The line under the student notebook's heading: course, term, due date."""
+        parts = [part for part in (self.course, self.term) if part]
+        if self.due:
+            parts.append(f"due {self.due}")
+        return " · ".join(parts)
+
+    def to_json(self) -> str:
+        """What the autograder carries for grading (no paths of the instructor's machine)."""
+        fields = {k: v for k, v in asdict(self).items() if k != "folder"}
+        return json.dumps(fields, indent=1, ensure_ascii=False)
+
+
+def load_lab(path: Path | None = None) -> Lab:
+    """Read ``lab.toml`` (default: ``notebooks/lab.toml`` here); every problem said plainly."""
+    path = Path(path) if path else DEFAULT
+    if path.is_dir():
+        path = path / DESCRIPTION
+    if not path.is_file():
+        raise LabError(
+            f"No lab description at {path.resolve()}. Run aelab in the checkout of the lab "
+            f"(it reads {DEFAULT}) or pass --lab PATH/{DESCRIPTION}."
+        )
+    try:
+        text = tomllib.loads(path.read_text(encoding="utf-8"))
+        lab, term = text["lab"], text.get("term", {})
+        cap = text.get("grading", {}).get("epoch_cap", 1)
+        found = Lab(
+            folder=path.parent.resolve(),
+            title=lab["title"],
+            master=lab["master"],
+            checks=lab["checks"],
+            requirements=lab.get("requirements", "requirements.txt"),
+            data=lab.get("data", "none"),
+            points=float(lab["points"]),
+            course=term.get("course", ""),
+            term=term.get("term", ""),
+            due=term.get("due", ""),
+            canvas_assignment=term.get("canvas_assignment", ""),
+            epoch_cap=None if cap in (None, "none") else int(cap),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise LabError(f"{path}: {type(error).__name__}: {error}") from error
+    if found.data not in DATA:
+        raise LabError(f"{path}: data must be one of {', '.join(DATA)}, not {found.data!r}")
+    for name in (found.master, found.checks, found.requirements):
+        if not (found.folder / name).is_file():
+            raise LabError(f"{path}: {name} is not in {found.folder}")
+    return found
+
+
+def lab_from_json(text: str, folder: Path) -> Lab:
+    """The description an autograder carries (``lab.json``)."""
+    return Lab(folder=folder, **json.loads(text))

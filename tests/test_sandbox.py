@@ -1,0 +1,82 @@
+"""The sandbox's command lines and the grader's scan, checked without running a notebook."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from aelab.grading.sandbox import (
+    Limits,
+    bwrap_available,
+    bwrap_command,
+    docker_command,
+    environment,
+)
+from aelab.grading.scan import scan_cells
+
+
+def test_python_is_mounted_after_the_tmpfs_it_may_live_under():
+    """A virtual environment under /tmp (a CI clone) must not be hidden by the sandbox's /tmp."""
+    command = bwrap_command(Path("/data/mnist"), {}, Limits())
+    tmpfs = command.index("/tmp", command.index("--tmpfs"))
+    for prefix in {sys.prefix, sys.base_prefix} - {
+        p for p in (sys.prefix,) if p.startswith("/usr/")
+    }:
+        if not prefix.startswith("/usr/"):
+            assert command.index(prefix) > tmpfs
+    assert command[command.index("--size") + 1] == str(Limits().disk_mb * 2**20)
+    assert command[-1] == "/opt/aelab/worker.py" and "--die-with-parent" in command
+    assert command.index("--remount-ro") < command.index("--clearenv")
+
+
+def test_environment_holds_nothing_of_the_graders():
+    env = environment(epoch_cap=1, threads=2, data_root="/home/student/data")
+    assert set(env) == {
+        "HOME", "TMPDIR", "LANG", "MPLBACKEND", "MPLCONFIGDIR", "IPYTHONDIR", "PYTHONNOUSERSITE",
+        "PYTHONDONTWRITEBYTECODE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+        "PATH", "AELAB_DATA_ROOT", "AELAB_EPOCH_CAP",
+    }  # fmt: skip
+    assert "AELAB_DATA_ROOT" not in environment(None, 1, None)
+
+
+def test_docker_runs_the_same_worker_locked_down():
+    command = docker_command("lab-image", "aelab-x", Path("/data/mnist"), {"A": "1"}, Limits())
+    text = " ".join(command)
+    for flag in ("--network none", "--memory 6.0g", "--pids-limit 64", "--read-only",
+                 "--user 65534:65534", "--cap-drop ALL", "no-new-privileges"):  # fmt: skip
+        assert flag in text
+    assert command[-3:] == ["lab-image", "python", "/opt/aelab/worker.py"]
+    assert "-e A=1" in text
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is installed by make test")
+def test_bwrap_works_here():
+    assert bwrap_available()
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("import ctypes", "imports ctypes"),
+        ("import sys\nsys.settrace(None)", "uses sys.settrace"),
+        ("x = eval('1')", "uses eval"),
+        ("f = open(3, 'w')", "opens a file descriptor"),
+        ("import torch\ntorch.allclose = lambda *a, **k: True", "replaces torch.allclose"),
+        ("import os\nos.environ['AELAB_EPOCH_CAP'] = '1'", "changes os.environ"),
+        ("!cat /etc/passwd", "runs !"),
+        ("data = open('/proc/1/environ').read()", "names a path or file of the grader"),
+    ],
+)
+def test_scan_names_grader_directed_code(code, reason):
+    (finding,) = scan_cells([(4, code)])[-1:]
+    assert reason in finding.reason and finding.cell == 4
+
+
+def test_scan_leaves_honest_code_alone():
+    honest = (
+        "import os\nimport torch\nDATA_ROOT = os.environ.get('AELAB_DATA_ROOT', 'data')\n"
+        "model.eval()\nwith torch.no_grad():\n    x = model(torch.rand(2, 784))\n"
+        "torch.backends.cudnn.deterministic = True\n%matplotlib inline\n"
+        "TEAM = [{'name': '...', 'canvas_id': '...'}]\nplt.savefig('figure.png')"
+    )
+    assert scan_cells([(1, honest)]) == []

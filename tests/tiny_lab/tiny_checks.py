@@ -1,0 +1,29 @@
+"""The checks of the tiny lab (see lab.toml)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class CheckFailed(AssertionError):  # noqa: N818 (a verdict, not an error of the check)
+    """A check's verdict, from a message template and the values it measured."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        super().__init__(template.format(**values))
+        self.template = template
+        self.values = values
+
+
+def adds_small_numbers(env: Mapping[str, Any]) -> None:
+    """add(2, 3) is 5."""
+    add = env.get("add")
+    if add is None or add(2, 3) != 5:
+        raise CheckFailed("add(2, 3) should be 5.")
+
+
+def adds_negative_numbers(env: Mapping[str, Any]) -> None:
+    """add(-4, 1) is -3."""
+    got = env["add"](-4, 1)
+    if got != -3:
+        raise CheckFailed("add(-4, 1) should be -3, not {got}.", got=got)
