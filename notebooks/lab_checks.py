@@ -537,9 +537,23 @@ def best_weights(env: Env, kind: str) -> None:
     )
 
 
+_FIRST_IMAGES: dict[tuple[int, int], TensorDataset] = {}
+
+
+def _first_images(dataset: Any, count: int) -> TensorDataset:
+    """The first ``count`` items of the student's dataset, turned into tensors once."""
+    key = (id(dataset), count)
+    if key not in _FIRST_IMAGES:
+        items = [dataset[i] for i in range(count)]
+        images = torch.stack([torch.as_tensor(image) for image, _ in items])
+        _FIRST_IMAGES[key] = TensorDataset(images, torch.as_tensor([int(y) for _, y in items]))
+    return _FIRST_IMAGES[key]
+
+
 def _mnist_loaders(env: Env) -> tuple[DataLoader, DataLoader]:
-    train = Subset(need(env, "train_dataset", PROBLEM_1), range(4096))
-    val = Subset(need(env, "val_dataset", PROBLEM_1), range(1024))
+    """4,096 training and 1,024 validation images of the student's split."""
+    train = _first_images(need(env, "train_dataset", PROBLEM_1), 4096)
+    val = _first_images(need(env, "val_dataset", PROBLEM_1), 1024)
     return DataLoader(train, batch_size=64, shuffle=True), DataLoader(val, batch_size=512)
 
 

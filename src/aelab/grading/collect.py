@@ -39,6 +39,7 @@ class Row:
     review: list[str] = field(default_factory=list)
     answers: list = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # where the seconds went
     credited: list[str] = field(default_factory=list)  # user ids this row's score goes to
 
     @classmethod
@@ -59,6 +60,7 @@ class Row:
         for name in ("scores", "max_scores", "tests", "review"):
             setattr(self, name, grade.get(name) or type(getattr(self, name))())
         self.seconds = grade.get("seconds", 0.0)
+        self.phases = grade.get("phases") or {}
 
 
 def collect_files(source: Path, out: Path) -> list[Path]:

@@ -29,6 +29,9 @@ from aelab.grading.sandbox import HOME, Limits, Sandbox, environment
 from aelab.grading.scan import scan_cells
 
 GRADED, REVIEW, ERRORED = "graded", "needs review", "errored"
+# Cells that use the lab's epoch cap are its long training runs: while grading they also pass
+# over at most ``batch_cap`` batches of each loader.
+CAP_MARKER = "EPOCH_CAP"
 STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox
 GRACE_S = 10.0  # past a cell's or test's own limit, before the sandbox is killed
 ATTEMPTS = 4  # sandbox starts per notebook: the first, and one per hanging cell or test
@@ -43,6 +46,7 @@ class RunOptions:
     image: str = ""  # the Docker image, with --docker
     limits: Limits = field(default_factory=Limits)
     epoch_cap: int | None = 1
+    batch_cap: int | None = 4  # batches per pass in the capped cells (None: all, as at full length)
     threads: int = 1  # torch threads per notebook (cores / parallel notebooks)
     # Generous: a class is graded two notebooks at a time, and a busy machine is slow.
     cell_timeout: float = 300.0
@@ -61,6 +65,7 @@ class NotebookGrade:
     tests: list[dict[str, Any]] = field(default_factory=list)  # name, question, passed, message
     review: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: start-up, cells, tests
 
     @property
     def total(self) -> float:
@@ -120,6 +125,8 @@ class _Run:
         self.job_cells = job["cells"]
         self.events: queue.Queue = queue.Queue()
         self.current: tuple[str, Any] | None = None  # ("cell", index) or ("test", name)
+        self.started, self.since = time.monotonic(), time.monotonic()
+        self.phases: dict[str, float] = {}
         threading.Thread(target=self._read, daemon=True).start()
         self.send(job)
 
@@ -156,8 +163,15 @@ class _Run:
                 yield {"event": "ended"}
                 return
             kind, phase = event.get("event"), event.get("phase")
+            now = time.monotonic()
             if kind in self.limits and phase == "start":
-                deadline = time.monotonic() + self.limits[kind] + GRACE_S
+                deadline = now + self.limits[kind] + GRACE_S
+                if not self.phases:
+                    self.phases["start-up"] = now - self.started
+            elif kind in self.limits and phase == "end":
+                key = "cells" if kind == "cell" else str(event.get("name", "")).split("/")[0]
+                self.phases[key] = self.phases.get(key, 0.0) + now - self.since
+            self.since = now
             yield event
 
 
@@ -176,17 +190,20 @@ def grade_notebook(
     for _attempt in range(ATTEMPTS):
         env = _env(options, mnist)
         sandbox = Sandbox(options.isolation, mnist, env, options.limits, options.image)
+        run = _Run(sandbox, _cells_job(cells, state, options), until)
         try:
-            again = state.follow(_Run(sandbox, _cells_job(cells, state, options), until),
-                                 lambda: _tests_job(autograder, state, options))  # fmt: skip
+            again = state.follow(run, lambda: _tests_job(autograder, state, options))
         finally:
             sandbox.close()
         if sandbox.over_limit:
             state.notes.append(f"the sandbox was stopped: it {sandbox.over_limit}")
+        for key, seconds in run.phases.items():
+            state.phases[key] = state.phases.get(key, 0.0) + seconds
         if not again or time.monotonic() >= until:
             break
     grade = _grade(autograder, state, review)
     grade.seconds = time.monotonic() - started
+    grade.phases = {key: round(seconds, 2) for key, seconds in state.phases.items()}
     return grade
 
 
@@ -204,6 +221,7 @@ class _State:
     skipped: dict[int, str] = field(default_factory=dict)  # cell index → why it was left out
     integrity: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
     ran: bool = False  # some cell or test ran at all
 
     def follow(self, run: _Run, tests_job) -> bool:
@@ -281,6 +299,8 @@ def _env(options: RunOptions, mnist: Path | None) -> dict[str, str]:
 def _cells_job(cells, state: _State, options: RunOptions) -> dict[str, Any]:
     return {
         "cells": [{"index": i, "source": s} for i, s in cells if i not in state.skipped],
+        "cap_marker": CAP_MARKER,
+        "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
         "cell_timeout": options.cell_timeout,
         "test_timeout": options.test_timeout,
         "limits": options.limits.rlimits(),
