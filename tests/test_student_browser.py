@@ -16,11 +16,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
 import student_work
+from browser import SCREENSHOTS, launch
 from lab_env import NOTEBOOK_NAME
 
 from aelab.cell_locks import cell_role
@@ -28,20 +28,8 @@ from aelab.data import verify_raw_files
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "out" / "browser-test"
 WRITTEN = "The encoder compresses each 784-pixel image into a 2-number latent code."
 TYPED = "# typed key by key by a student"
-# Chromium as the probe of this machine starts it: no background network, no sandbox as root.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Every cell in the page (JupyterLab 4 otherwise renders only the visible ones); no news pop-up.
 LAB_SETTINGS = {
     "notebook-extension/tracker": {"windowingMode": "none"},
@@ -109,13 +97,11 @@ def jupyterlab(lab_folder, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(jupyterlab):
-    if CHROMIUM is None:
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     url, token = jupyterlab
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         page.goto(f"{url}/lab/tree/{NOTEBOOK_NAME}?token={token}")

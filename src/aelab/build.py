@@ -27,7 +27,7 @@ import nbformat
 
 from aelab.cell_locks import lock_problems
 from aelab.data import unpack_mnist, verify_raw_files
-from aelab.grading.autograder import LAB_MEMBER, read_autograder
+from aelab.grading.autograder import LAB_MEMBER, SCAFFOLD_MEMBER, read_autograder
 from aelab.grading.runner import GRADED, RunOptions, grade_notebook
 from aelab.grading.sandbox import bwrap_available
 from aelab.grading.written import QUESTIONS_MEMBER
@@ -92,7 +92,8 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
             _stable_cell_ids(staged / kind / notebook_name)
         (zip_path,) = (dist / "autograder").glob("*.zip")
         shutil.copy(zip_path, staged / "autograder.zip")
-        _add_files(staged / "autograder.zip", lab, master)
+        student = nbformat.read(staged / "student" / notebook_name, as_version=4)
+        _add_files(staged / "autograder.zip", lab, master, student)
         solution, blank = _prove(staged, lab, scratch)
         report = BuildReport(
             lab=str(lab.folder / "lab.toml"),
@@ -167,13 +168,15 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def _add_files(autograder_zip: Path, lab: Lab, master: nbformat.NotebookNode) -> None:
-    """Ship the checks, the data, the written questions and the lab's description.
+def _add_files(
+    autograder_zip: Path, lab: Lab, master: nbformat.NotebookNode, student: nbformat.NotebookNode
+) -> None:
+    """Ship the checks, the data, the written questions, the lab's description, the given code.
 
     The hidden tests import the checks (``files/`` lands beside a notebook graded by otter,
     and a grading container finds ``data/MNIST/raw`` where the notebook looks by default);
-    the written questions, with their reference answers, and the description stay outside
-    ``files/``: they are for the grader.
+    the written questions, with their reference answers, the description and the given code
+    (which the similarity report sets aside) stay outside ``files/``: they are for the grader.
     """
     shipped = {f"files/{lab.checks}": (lab.folder / lab.checks).read_bytes()}
     if lab.data == "mnist":
@@ -182,6 +185,8 @@ def _add_files(autograder_zip: Path, lab: Lab, master: nbformat.NotebookNode) ->
     questions = json.dumps(written_questions(master), indent=1, ensure_ascii=False)
     shipped[QUESTIONS_MEMBER] = questions.encode()
     shipped[LAB_MEMBER] = lab.to_json().encode()
+    given = [cell.source for cell in student.cells if cell.cell_type == "code"]
+    shipped[SCAFFOLD_MEMBER] = json.dumps(given, indent=1, ensure_ascii=False).encode()
     with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in sorted(shipped.items()):
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)

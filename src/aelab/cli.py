@@ -146,6 +146,18 @@ def _grade(args: argparse.Namespace) -> int:
     if column:
         print(f"Canvas import ({column}): {args.out / 'gradebook_import.csv'}")
         print(f"  {summary_line(summary.changes)}; every cell in {args.out / 'changes.csv'}")
+    return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from aelab.report import ReportError, write_report
+
+    try:
+        page = write_report(args.out)
+    except ReportError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"Class report: {page} (numbers in {page.with_suffix('.json')})")
     return 0
 
 
@@ -243,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade without isolation: students' code runs as you, with your files and network",
     )
     grade.set_defaults(run=_grade)
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild the class report of a finished grading run, without grading again",
+    )
+    report.add_argument("out", type=Path, metavar="GRADES_FOLDER", help="aelab grade's --out")
+    report.set_defaults(run=_report)
 
     reference = commands.add_parser(
         "reference", help="train the reference AE and VAE; write figures and metrics.json"

@@ -134,3 +134,10 @@ def read_written_answers(notebook: nbformat.NotebookNode) -> list[WrittenAnswer]
     if current is not None:
         answers.append(current)
     return answers
+
+
+def read_student_code(notebook: nbformat.NotebookNode, scaffold: list[str]) -> str:
+    """What the student wrote: their code cells, without cells exactly as they were given."""
+    given = {cell.strip() for cell in scaffold}
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return "\n\n".join(cell for cell in code if cell.strip() not in given)

@@ -23,6 +23,7 @@ from typing import Any
 from aelab.lab import Lab, lab_from_json
 
 LAB_MEMBER = "lab.json"  # the lab's description (see aelab.lab), written by aelab build
+SCAFFOLD_MEMBER = "scaffold.json"  # the student notebook's code cells, as handed out
 MESSAGE_LIMIT = 500  # characters of one test's failure message in feedback
 HIDDEN_VALUE = "…"
 _EXCEPTIONS = {
@@ -63,6 +64,7 @@ class Autograder:
     digest: str
     templates: frozenset[str] = field(default_factory=frozenset)
     literals: frozenset[str] = field(default_factory=frozenset)
+    scaffold: list[str] = field(default_factory=list)  # the code cells every student was given
 
     @property
     def questions(self) -> dict[str, float]:
@@ -132,6 +134,7 @@ def read_autograder(path: Path) -> Autograder:
                 for test in _test_cases(Path(member).stem, archive.read(member).decode())
             ]
             checks = archive.read(f"files/{lab.checks}").decode()
+            scaffold = json.loads(archive.read(SCAFFOLD_MEMBER))
     except (OSError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as error:
         raise AutograderError(
             f"{path} is not an autograder built by aelab build: {error}"
@@ -148,6 +151,7 @@ def read_autograder(path: Path) -> Autograder:
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
         templates=templates,
         literals=literals,
+        scaffold=scaffold,
     )
 
 

@@ -41,6 +41,7 @@ class Row:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # where the seconds went
     credited: list[str] = field(default_factory=list)  # user ids this row's score goes to
+    code: str = ""  # the student's own code (cells as handed out left out), for the report
 
     @classmethod
     def of(cls, item: SubmittedFile) -> Row:

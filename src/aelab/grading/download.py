@@ -9,6 +9,8 @@ Layout of the output folder::
     feedback_upload.zip    the pages, named for Canvas's "Upload Submission Comments"
     written/               a page per written question: every answer, identical ones grouped
     manual_scores.csv      the written answers' scores, to fill in (then --manual)
+    rows.json              the run's record: every row, its tests, timings and code
+    report.html            the class report (``aelab.report``; report.json: its numbers)
     submissions/           the files of the Canvas zip (kept for manual grading)
     work/                  one folder per graded file: its result, saved as soon as known
 
@@ -53,9 +55,12 @@ from aelab.submissions import (
     NotGradableError,
     notebook_bytes,
     read_notebook,
+    read_student_code,
     read_team,
     read_written_answers,
 )
+
+RECORD = "rows.json"  # the run's record, which aelab.report reads
 
 
 @dataclass
@@ -116,6 +121,7 @@ def grade_submissions(
             data = notebook_bytes(item.path, lab.master)
             notebook = read_notebook(data)
             row.team, row.answers = read_team(notebook), read_written_answers(notebook)
+            row.code = read_student_code(notebook, autograder.scaffold)
             row.reason = _assignment_problem(notebook, autograder)
         except NotGradableError as problem:
             row.status, row.reason = problem.status, problem.reason
@@ -146,6 +152,7 @@ def grade_submissions(
     conflicts += credit_groups(scores, options.groups, rows)
     rows.sort(key=lambda r: (r.student, r.user_id, r.file))
     write_results_csv(rows, list(autograder.questions), out / "results.csv", written)
+    _write_record(out / RECORD, rows, autograder, questions, written)
     summary = Summary(rows, scores, conflicts, time.perf_counter() - started, len(pending))
     summary.written_waiting = waiting
     if gradebook is not None and column is not None:
@@ -169,6 +176,22 @@ def grade_submissions(
         + "\n"
     )
     return summary
+
+
+def _write_record(path: Path, rows, autograder: Autograder, questions, written) -> None:
+    """Everything the class report needs, so that ``aelab report`` never grades again."""
+    record = {
+        "title": autograder.lab.title,
+        "questions": autograder.questions,
+        "written_questions": {q.name: q.points for q in questions},
+        "tests": [
+            {"key": t.key, "question": t.question, "points": t.points, "hidden": t.hidden}
+            for t in autograder.tests
+        ],
+        "scaffold": autograder.scaffold,
+        "rows": [{**asdict(row), "written": written.get(id(row))} for row in rows],
+    }
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 def _assignment_problem(notebook, autograder: Autograder) -> str:
