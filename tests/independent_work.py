@@ -14,6 +14,22 @@ import re
 import nbformat
 import student_work as work
 
+# The training functions' given lines, around each variant's own body.
+GIVEN_TRAIN_AE = """def train_autoencoder(
+    train_loader,
+    val_loader,
+    model=None,
+    num_epochs=100,
+    early_stopping_patience=5,
+):
+    if model is None:
+        model = AutoEncoder(latent_dim=2)
+"""
+GIVEN_TRAIN_VAE = GIVEN_TRAIN_AE.replace("train_autoencoder", "train_vae").replace(
+    "AutoEncoder(", "VAE("
+)
+GIVEN_RETURN = "\n    return model\n"
+
 # Each variant: the marker of a solution cell -> that cell's whole new source (scaffold kept).
 LOOPS = {
     "train_loader = ": """transform = transforms.ToTensor()
@@ -51,16 +67,9 @@ test_loader = DataLoader(test_dataset, shuffle=False, **loader_args)
     "def train_autoencoder(": """import copy
 
 
-def train_autoencoder(
-    train_loader,
-    val_loader,
-    model=None,
-    num_epochs=100,
-    early_stopping_patience=5,
-):
-    if model is None:
-        model = AutoEncoder(latent_dim=2)
-
+"""
+    + GIVEN_TRAIN_AE
+    + """
     loss_fn = nn.MSELoss()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     best_val, best_weights, bad_epochs = None, None, 0
@@ -94,9 +103,8 @@ def train_autoencoder(
             break
     if best_weights is not None:
         model.load_state_dict(best_weights)
-
-    return model
-""",
+"""
+    + GIVEN_RETURN,
     "latent_grid = ": """SIDE_LENGTH = 25
 NUM_IMAGES = SIDE_LENGTH**2
 
@@ -161,16 +169,9 @@ with torch.no_grad():
     return sse + kld
 
 
-def train_vae(
-    train_loader,
-    val_loader,
-    model=None,
-    num_epochs=100,
-    early_stopping_patience=5,
-):
-    if model is None:
-        model = VAE(latent_dim=2)
-
+"""
+    + GIVEN_TRAIN_VAE
+    + """
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     best_val, best_weights, bad_epochs = None, None, 0
     for ep in range(1, num_epochs + 1):
@@ -202,9 +203,8 @@ def train_vae(
             break
     if best_weights is not None:
         model.load_state_dict(best_weights)
-
-    return model
-""",
+"""
+    + GIVEN_RETURN,
     "latent_samples = ": """NUM_IMAGES = 250
 
 latent_samples = torch.normal(0.0, 1.0, size=(NUM_IMAGES, 2))
@@ -272,16 +272,9 @@ train_loader, val_loader, test_loader = (
     "def train_autoencoder(": """import copy
 
 
-def train_autoencoder(
-    train_loader,
-    val_loader,
-    model=None,
-    num_epochs=100,
-    early_stopping_patience=5,
-):
-    if model is None:
-        model = AutoEncoder(latent_dim=2)
-
+"""
+    + GIVEN_TRAIN_AE
+    + """
     mse = nn.MSELoss()
     adam = optim.Adam(model.parameters(), lr=0.001)
 
@@ -309,9 +302,8 @@ def train_autoencoder(
             waited += 1
         print(f"Epoch {epoch}/{num_epochs} - val MSE {current:.5f} - waited {waited}")
     model.load_state_dict(keep)
-
-    return model
-""",
+"""
+    + GIVEN_RETURN,
     "latent_grid = ": """SIDE_LENGTH = 25
 NUM_IMAGES = SIDE_LENGTH**2
 
@@ -368,16 +360,9 @@ with torch.no_grad():
     return reconstruction_term + kl_term
 
 
-def train_vae(
-    train_loader,
-    val_loader,
-    model=None,
-    num_epochs=100,
-    early_stopping_patience=5,
-):
-    if model is None:
-        model = VAE(latent_dim=2)
-
+"""
+    + GIVEN_TRAIN_VAE
+    + """
     adam = optim.Adam(model.parameters(), lr=0.001)
 
     def flat(batch):
@@ -410,9 +395,8 @@ def train_vae(
             waited += 1
         print(f"Epoch {epoch}/{num_epochs} - val loss {current:.3f} - waited {waited}")
     model.load_state_dict(keep)
-
-    return model
-""",
+"""
+    + GIVEN_RETURN,
     "latent_samples = ": """NUM_IMAGES = 250
 
 latent_samples = torch.randn(NUM_IMAGES, trained_vae.latent_dim)

@@ -18,7 +18,7 @@ import student_work as work
 
 from aelab.cli import main
 from aelab.grading import GradingOptions, grade_submissions
-from aelab.report import write_report
+from aelab.report.class_report import write_report
 
 pytestmark = pytest.mark.slow
 

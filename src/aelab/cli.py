@@ -150,7 +150,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from aelab.report import ReportError, write_report
+    from aelab.report.class_report import ReportError, write_report
 
     try:
         page = write_report(args.out)

@@ -51,6 +51,7 @@ from aelab.grading.written import (
     write_sheet,
     written_totals,
 )
+from aelab.report import RECORD
 from aelab.submissions import (
     NotGradableError,
     notebook_bytes,
@@ -59,8 +60,6 @@ from aelab.submissions import (
     read_team,
     read_written_answers,
 )
-
-RECORD = "rows.json"  # the run's record, which aelab.report reads
 
 
 @dataclass

@@ -19,8 +19,7 @@ import matplotlib.pyplot as plt
 
 from aelab.grading.outputs import page
 
-SHOWN_PAIRS = 30  # pairs drawn side by side; the rest are listed (the page stays a few MB)
-LISTED_PAIRS = 500
+LISTED_PAIRS = 500  # pairs listed without their code
 STYLE = """
 <style>
 body { max-width: 72rem; }
@@ -184,9 +183,9 @@ def _similar(pairs: dict[str, Any]) -> str:
     parts.append(f"<p>{pairs['compared']} notebooks compared; {len(pairs['pairs'])} pairs in "
                  f"{len(rows)} groups (submissions linked by similar pairs).</p>")  # fmt: skip
     parts.append(_table(["Group", "Notebooks", "Highest", "Members"], rows))
-    shown = pairs["pairs"][:SHOWN_PAIRS]
+    shown = pairs["side_by_side"]
     parts.append(f"<h3>The {len(shown)} most similar pairs, side by side</h3>")
-    for pair in shown:
+    for pair, (first_html, second_html) in zip(pairs["pairs"], shown, strict=False):
         first, second = pair["first"], pair["second"]
         summary = (
             f"{pair['similarity']:.0%} — {html.escape(first['label'])} and "
@@ -196,10 +195,10 @@ def _similar(pairs: dict[str, Any]) -> str:
         )
         parts.append(
             f"<details><summary>{summary}</summary><div class='pair'>"
-            f"<pre>{first['html']}</pre><pre>{second['html']}</pre></div></details>"
+            f"<pre>{first_html}</pre><pre>{second_html}</pre></div></details>"
         )
     rest = [[f"{p['similarity']:.0%}", p["first"]["label"], p["second"]["label"]]
-            for p in pairs["pairs"][SHOWN_PAIRS:]]  # fmt: skip
+            for p in pairs["pairs"][len(shown):]]  # fmt: skip
     if rest:
         parts.append(f"<h3>{len(rest)} more pairs</h3>")
         parts.append(_table(["Similarity", "First", "Second"], rest[:LISTED_PAIRS]))
