@@ -156,3 +156,7 @@ def test_the_tiny_lab_is_graded_end_to_end_with_its_own_defaults(tmp_path, tiny_
     page = (tmp_path / "grades" / "feedback" / "s104_104.html").read_text()
     assert "The test ran out of time" in page and "Tiny Lab: Adding Numbers" in page
     assert (tmp_path / "grades" / "written" / "q2.html").is_file()
+    # the class report comes with every run, for any lab
+    assert f"Class report: {tmp_path / 'grades' / 'report.html'}" in printed
+    report = json.loads((tmp_path / "grades" / "report.json").read_text())
+    assert report["title"] == "Tiny Lab: Adding Numbers" and report["status"]["graded"] == 4
