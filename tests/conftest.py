@@ -57,6 +57,7 @@ def graded_class(built, tmp_path_factory):
     from aelab.canvas import read_gradebook
     from aelab.grading import GradingOptions, grade_submissions
     from aelab.grading.runner import RunOptions
+    from aelab.report.class_report import write_report
 
     out, _ = built
     root = tmp_path_factory.mktemp("class")
@@ -82,6 +83,7 @@ def graded_class(built, tmp_path_factory):
         )
         results = root / "grades"
         summary = grade_submissions(download, results, options, gradebook, column, False)
+        write_report(results)
     finally:
         for name, value in saved.items():
             if value is None:

@@ -22,6 +22,7 @@ def _outputs(graded_class):
     texts.update({p.name: p.read_text() for p in (results / "feedback").iterdir()})
     with zipfile.ZipFile(results / "feedback_upload.zip") as upload:
         texts.update({n: upload.read(n).decode(errors="replace") for n in upload.namelist()})
+    texts.update({p.name: p.read_text() for p in results.glob("report.*")})
     return texts
 
 
@@ -60,12 +61,23 @@ def test_no_honest_notebook_is_flagged_or_loses_points(graded_class):
 def test_nothing_of_the_grader_or_other_students_reaches_any_output(graded_class):
     for name, text in _outputs(graded_class).items():
         assert TOKEN not in text and SSH_KEY not in text, name
+        if name.startswith("report"):  # the GSI's: it shows students' code, attacks included
+            continue
         if not name.startswith(("results", "changes")):  # what only the GSI reads
             assert MARKER not in text, name
         if "doejane" not in name and "roejohn" not in name and not name.endswith(".csv"):
             assert HONEST_ANSWER not in text, name
         if name.endswith(".html"):
             assert "def test_" not in text and "import lab_checks" not in text, name
+
+
+def test_the_class_report_covers_every_file_of_a_hostile_class(graded_class):
+    import json
+
+    report = json.loads((graded_class.results / "report.json").read_text())
+    assert report["files"] == len(graded_class.summary.rows)
+    assert report["status"]["needs review"] >= 15
+    assert report["scores"]["autograded"]["count"] == report["status"]["graded"]
 
 
 def test_nothing_outside_the_sandboxes_changed_and_nothing_survived(graded_class):

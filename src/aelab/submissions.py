@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+CODE_LIMIT = 200_000  # a complete notebook's own code is about 10,000 characters
 ANSWER_PLACEHOLDER = "_Type your answer here, replacing this text._"
 _MAX_ZIP_NOTEBOOK_BYTES = 200 * 2**20
 
@@ -137,7 +138,10 @@ def read_written_answers(notebook: nbformat.NotebookNode) -> list[WrittenAnswer]
 
 
 def read_student_code(notebook: nbformat.NotebookNode, scaffold: list[str]) -> str:
-    """What the student wrote: their code cells, without cells exactly as they were given."""
+    """What the student wrote: their code cells, without cells exactly as they were given.
+
+    At most ``CODE_LIMIT`` characters: for comparing notebooks, not grading them.
+    """
     given = {cell.strip() for cell in scaffold}
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    return "\n\n".join(cell for cell in code if cell.strip() not in given)
+    return "\n\n".join(cell for cell in code if cell.strip() not in given)[:CODE_LIMIT]
