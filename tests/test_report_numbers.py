@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from copydetect import compare_files
 
-from aelab.report.similarity import Fingerprints, Submission, groups, similar_pairs
+from aelab.report.similarity import Fingerprints, Pair, Submission, groups, similar_pairs
 from aelab.report.statistics import class_statistics
 
 SCAFFOLD = ["import torch\n\nSEED = 503", "def train(model):\n    ..."]
@@ -125,6 +125,9 @@ def test_copies_pair_and_group_independent_code_and_mutual_partners_do_not():
     (members, highest), *_ = groups(found)
     assert {s.user for s in members} == set("abde") and highest == 1.0
     assert "<mark>" in found[0].side_by_side()[0]
+    x, y = _submission("x", "<b>x</b>"), _submission("y", "<i>y</i>")
+    apart = Pair(x, y, 0.0, (0.0, 0.0), 0, (Fingerprints(x.code), Fingerprints(y.code)))
+    assert apart.side_by_side() == ("&lt;b&gt;x&lt;/b&gt;", "&lt;i&gt;y&lt;/i&gt;")
 
 
 def test_worker_processes_find_the_same_pairs():

@@ -9,6 +9,7 @@ Two partners who name each other, and one student's own files, are never paired.
 
 from __future__ import annotations
 
+import html
 import io
 import multiprocessing
 import os
@@ -96,6 +97,8 @@ class Pair:
         _, _, slices = compare_files(self.prints[0].copydetect, self.prints[1].copydetect)
         return tuple(
             highlight_overlap(s.code, cut, "<mark>", "</mark>", escape_html=True)[0]
+            if cut.size  # (copydetect returns the code unescaped when nothing is shared)
+            else html.escape(s.code)
             for s, cut in zip((self.first, self.second), slices, strict=True)
         )
 
