@@ -36,13 +36,9 @@ from aelab.submissions import read_student_code  # noqa: E402
 
 def mixed(built: Path, rng: random.Random):
     """The solution with each answer written in one of the three styles, chosen at random."""
-    notebook = work.solution(built)
-    for marker in independent.LOOPS:
-        style = rng.choice([None, *independent.VARIANTS])
-        if style:
-            (cell,) = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
-            cell.source = independent.VARIANTS[style][marker]
-    return notebook
+    styles = {marker: rng.choice([None, *independent.VARIANTS]) for marker in independent.LOOPS}
+    answers = {m: independent.VARIANTS[s][m] for m, s in styles.items() if s}
+    return independent.with_answers(built, answers)
 
 
 def main() -> None:

@@ -437,8 +437,13 @@ RENAMES = {
 
 def variant(built, name: str) -> nbformat.NotebookNode:
     """The solution notebook with every answer written the ``name`` way instead."""
+    return with_answers(built, VARIANTS[name])
+
+
+def with_answers(built, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """The solution notebook with the cell holding each marker replaced by its new source."""
     notebook = work.solution(built)
-    for marker, source in VARIANTS[name].items():
+    for marker, source in answers.items():
         (cell,) = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
         cell.source = source
     return notebook

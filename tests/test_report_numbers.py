@@ -126,7 +126,7 @@ def test_copies_pair_and_group_independent_code_and_mutual_partners_do_not():
     assert {s.user for s in members} == set("abde") and highest == 1.0
     assert "<mark>" in found[0].side_by_side()[0]
     x, y = _submission("x", "<b>x</b>"), _submission("y", "<i>y</i>")
-    apart = Pair(x, y, 0.0, (0.0, 0.0), 0, (Fingerprints(x.code), Fingerprints(y.code)))
+    apart = Pair(x, y, (0.0, 0.0), 0, (Fingerprints(x.code), Fingerprints(y.code)))
     assert apart.side_by_side() == ("&lt;b&gt;x&lt;/b&gt;", "&lt;i&gt;y&lt;/i&gt;")
 
 

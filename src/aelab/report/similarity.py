@@ -87,10 +87,14 @@ class Pair:
 
     first: Submission
     second: Submission
-    similarity: float  # the larger of the two shares
     shares: tuple[float, float]  # share of each one's code found in the other
     shared: int  # normalised characters in common
     prints: tuple[Fingerprints, Fingerprints]
+
+    @property
+    def similarity(self) -> float:
+        """The larger of the two shares."""
+        return max(self.shares)
 
     def side_by_side(self) -> tuple[str, str]:
         """Each one's code, HTML-escaped, with the shared parts in ``<mark>``."""
@@ -118,7 +122,7 @@ def similar_pairs(
     prints = _map(fingerprint, [s.code for s in submissions], workers)
     rows = _map(_compare_row, range(len(prints)), workers, (submissions, prints))
     pairs = [
-        Pair(submissions[i], submissions[j], max(shares), shares, shared, (prints[i], prints[j]))
+        Pair(submissions[i], submissions[j], shares, shared, (prints[i], prints[j]))
         for row in rows
         for i, j, shares, shared in row
     ]
@@ -151,9 +155,11 @@ def _compare_row(i: int) -> list[tuple[int, int, tuple[float, float], int]]:
     """Submission ``i`` against every later one: the pairs over the threshold."""
     submissions, prints = _shared
     a, fa, found = submissions[i], prints[i], []
+    if not fa.unique.size:
+        return found
     for j in range(i + 1, len(prints)):
         b, fb = submissions[j], prints[j]
-        if a.teams_with(b) or not fa.unique.size or not fb.unique.size:
+        if a.teams_with(b) or not fb.unique.size:
             continue
         if len(fa.set & fb.set) < FIRST_LOOK * min(fa.unique.size, fb.unique.size):
             continue
