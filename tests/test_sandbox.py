@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from aelab.grading.sandbox import (
+    INSIDE,
+    STUDENT_SIDE,
     Limits,
     bwrap_available,
     bwrap_command,
@@ -25,8 +27,13 @@ def test_python_is_mounted_after_the_tmpfs_it_may_live_under():
         if not prefix.startswith("/usr/"):
             assert command.index(prefix) > tmpfs
     assert command[command.index("--size") + 1] == str(Limits().disk_mb * 2**20)
-    assert command[-1] == "/opt/aelab/worker.py" and "--die-with-parent" in command
+    assert command[-2:] == ["-m", "student_side.worker"] and "--die-with-parent" in command
+    assert command[command.index("--remount-ro") + 1] == "/dev"  # no writable tmpfs there
     assert command.index("--remount-ro") < command.index("--clearenv")
+    mounted = command.index(str(STUDENT_SIDE))  # the worker's package, and nothing else of aelab
+    inside = f"{INSIDE}/student_side"
+    assert command[mounted - 1 : mounted + 2] == ["--ro-bind", str(STUDENT_SIDE), inside]
+    assert not [part for part in command if "grading" in part or "lab_checks" in part]
 
 
 def test_environment_holds_nothing_of_the_graders():
@@ -34,18 +41,18 @@ def test_environment_holds_nothing_of_the_graders():
     assert set(env) == {
         "HOME", "TMPDIR", "LANG", "MPLBACKEND", "MPLCONFIGDIR", "IPYTHONDIR", "PYTHONNOUSERSITE",
         "PYTHONDONTWRITEBYTECODE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-        "PATH", "AELAB_DATA_ROOT", "AELAB_EPOCH_CAP",
+        "PATH", "PYTHONPATH", "AELAB_DATA_ROOT", "AELAB_EPOCH_CAP",
     }  # fmt: skip
     assert "AELAB_DATA_ROOT" not in environment(None, 1, None)
 
 
 def test_docker_runs_the_same_worker_locked_down():
-    command = docker_command("lab-image", "aelab-x", Path("/data/mnist"), {"A": "1"}, Limits())
+    command = docker_command("lab-image", "aelab-x", Path("/data/mnist"), {"A": "1"}, Limits(), 1)
     text = " ".join(command)
-    for flag in ("--network none", "--memory 6.0g", "--pids-limit 64", "--read-only",
+    for flag in ("--network none", "--memory 6.0g", "--pids-limit 64", "--cpus 1", "--read-only",
                  "--user 65534:65534", "--cap-drop ALL", "no-new-privileges"):  # fmt: skip
         assert flag in text
-    assert command[-3:] == ["lab-image", "python", "/opt/aelab/worker.py"]
+    assert command[-4:] == ["lab-image", "python", "-m", "student_side.worker"]
     assert "-e A=1" in text
 
 

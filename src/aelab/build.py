@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,12 +29,12 @@ import nbformat
 from aelab.cell_locks import lock_problems
 from aelab.data import unpack_mnist, verify_raw_files
 from aelab.grading.autograder import LAB_MEMBER, SCAFFOLD_MEMBER, read_autograder
-from aelab.grading.runner import GRADED, RunOptions, grade_notebook
+from aelab.grading.runner import GRADED, Judges, RunOptions
 from aelab.grading.sandbox import bwrap_available
 from aelab.grading.written import QUESTIONS_MEMBER
 from aelab.lab import Lab
 from aelab.master import MasterError, check_points, written_questions
-from aelab.public_checks import inline_public_tests
+from aelab.public_checks import checks_sources, inline_public_tests
 
 OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution")
 
@@ -125,10 +126,9 @@ def _assign(lab: Lab, master: nbformat.NotebookNode, scratch: Path) -> Path:
     """``otter assign`` on a copy of the master whose public tests hold their checks' code."""
     assignable = scratch / "master"
     assignable.mkdir()
-    inline_public_tests(master, (lab.folder / lab.checks).read_text(encoding="utf-8"))
+    inline_public_tests(master, checks_sources(lab))
     _put_heading(master, lab)
-    for name in (lab.requirements, lab.checks):
-        shutil.copy(lab.folder / name, assignable / name)
+    shutil.copy(lab.folder / lab.requirements, assignable / lab.requirements)
     nbformat.write(master, assignable / lab.master)
     dist = scratch / "dist"
     # --no-run-tests: otter would grade the solution too; the proof grades it once.
@@ -178,7 +178,7 @@ def _add_files(
     the written questions, with their reference answers, the description and the given code
     (which the similarity report sets aside) stay outside ``files/``: they are for the grader.
     """
-    shipped = {f"files/{lab.checks}": (lab.folder / lab.checks).read_bytes()}
+    shipped = {f"files/{name}": data for name, data in lab.checks_files().items()}
     if lab.data == "mnist":
         for path in verify_raw_files().glob("*.gz"):
             shipped[f"files/data/MNIST/raw/{path.name}"] = path.read_bytes()
@@ -198,13 +198,14 @@ def _prove(staged: Path, lab: Lab, scratch: Path):
     mnist = unpack_mnist(scratch / "mnist") if lab.data == "mnist" else None
     options = RunOptions(
         isolation="bwrap" if bwrap_available() else "none",
-        threads=os.cpu_count() or 1,
+        threads=max(1, (os.cpu_count() or 1) // 2),
         epoch_cap=lab.epoch_cap,
     )
-    grades = {}
-    for kind in ("solution", "student"):
-        notebook = nbformat.read(staged / kind / lab.master, as_version=4)
-        grades[kind] = grade = grade_notebook(notebook, autograder, mnist, options)
+    kinds = ("solution", "student")
+    notebooks = [nbformat.read(staged / kind / lab.master, as_version=4) for kind in kinds]
+    with Judges(autograder.path, mnist, options, size=2) as judges, ThreadPoolExecutor(2) as pool:
+        grades = dict(zip(kinds, pool.map(judges.grade, notebooks), strict=True))
+    for kind, grade in grades.items():
         if grade.status != GRADED:
             raise BuildError(f"Grading the {kind} notebook: {grade.status}: {grade.reason}")
     solution, blank = grades["solution"], grades["student"]

@@ -36,7 +36,7 @@ class Lab:
     folder: Path
     title: str
     master: str  # file names, in ``folder``
-    checks: str
+    checks: str  # a module (``tiny_checks.py``) or a package (``lab_checks``)
     requirements: str
     data: str
     points: float
@@ -55,6 +55,12 @@ class Lab:
     def checks_module(self) -> str:
         """The name tests import the checks by (``lab_checks`` for ``lab_checks.py``)."""
         return Path(self.checks).stem
+
+    def checks_files(self) -> dict[str, bytes]:
+        """The checks' files by their path under ``folder`` (``lab_checks/p01_data.py``)."""
+        path = self.folder / self.checks
+        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        return {file.relative_to(self.folder).as_posix(): file.read_bytes() for file in files}
 
     def master_sha256(self) -> str:
         """The master's hash: which master a build was made from."""
@@ -105,9 +111,12 @@ def load_lab(path: Path | None = None) -> Lab:
         raise LabError(f"{path}: {type(error).__name__}: {error}") from error
     if found.data not in DATA:
         raise LabError(f"{path}: data must be one of {', '.join(DATA)}, not {found.data!r}")
-    for name in (found.master, found.checks, found.requirements):
+    for name in (found.master, found.requirements):
         if not (found.folder / name).is_file():
             raise LabError(f"{path}: {name} is not in {found.folder}")
+    checks = found.folder / found.checks
+    if not (checks.is_file() or (checks / "__init__.py").is_file()):
+        raise LabError(f"{path}: {found.checks} is not a module or package in {found.folder}")
     return found
 
 

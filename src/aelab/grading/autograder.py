@@ -1,10 +1,11 @@
 """The grader's own copy of the autograder: its tests, their points, the checks and their messages.
 
 Everything that decides a score comes from here, never from the submission's side: which
-tests exist, how many points each is worth, and which failure messages a test may show.
-A hidden test's feedback is rendered here from a message template of the checks module and
-values that are numbers or the module's own words, so that nothing a submission prints or
-raises (such as text read from a hidden test) reaches a student's feedback page.
+tests exist, which check each one calls and how many points it is worth, the checks
+themselves (run by the grader, see ``judge``), and which failure messages a test may show.
+A failed test's feedback is rendered here from a message template of the checks and values
+that are numbers or the checks' own words, so that nothing a submission returns, prints or
+raises reaches a student's feedback page but the numbers a check chose to show.
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from aelab.lab import Lab, lab_from_json
 
 LAB_MEMBER = "lab.json"  # the lab's description (see aelab.lab), written by aelab build
 SCAFFOLD_MEMBER = "scaffold.json"  # the student notebook's code cells, as handed out
 MESSAGE_LIMIT = 500  # characters of one test's failure message in feedback
 HIDDEN_VALUE = "…"
-_EXCEPTIONS = {
-    name for name, value in vars(builtins).items()
+# Exceptions a message may name: Python's and torch's own (a student's class names may say
+# anything, so they show as "…").
+EXCEPTIONS = frozenset(
+    name for module in (builtins, torch) for name, value in vars(module).items()
     if isinstance(value, type) and issubclass(value, BaseException)
-}  # fmt: skip
+)  # fmt: skip
 
 
 class AutograderError(ValueError):
@@ -38,13 +43,14 @@ class AutograderError(ValueError):
 
 @dataclass(frozen=True)
 class TestSpec:
-    """One test case: its question, function name, points, visibility and source."""
+    """One test case: its question, name, points, visibility, and the check it calls."""
 
     question: str
     function: str
     points: float
     hidden: bool
-    source: str  # the test function, without otter's decorator
+    check: str  # the checks' function it calls, e.g. ``early_stopping``
+    arguments: tuple = ()  # after ``env``, e.g. ``("autoencoder",)``
 
     @property
     def key(self) -> str:
@@ -60,7 +66,7 @@ class Autograder:
     assignment: str | None
     lab: Lab
     tests: list[TestSpec]
-    checks_source: str
+    checks: dict[str, str]  # the checks' files by path (``lab_checks/p01_data.py``)
     digest: str
     templates: frozenset[str] = field(default_factory=frozenset)
     literals: frozenset[str] = field(default_factory=frozenset)
@@ -74,24 +80,24 @@ class Autograder:
             points[test.question] = points.get(test.question, 0) + test.points
         return points
 
-    def job_tests(self) -> list[dict[str, str]]:
-        """The tests as the sandbox's worker runs them."""
-        return [{"name": t.key, "function": t.function, "source": t.source} for t in self.tests]
+    @property
+    def doubles(self) -> str:
+        """The checks' test doubles (``<checks>/doubles.py``): all of them a sandbox receives."""
+        package = Path(self.lab.checks).stem
+        return self.checks.get(f"{package}/doubles.py", "")
 
-    def message(self, verdict: dict[str, Any]) -> str:
-        """A failed test's message for feedback, from trusted parts only."""
-        if verdict.get("error") == "TimeLimit":
-            return "The test ran out of time: does your code finish (e.g. respect num_epochs)?"
-        template = verdict.get("template")
-        if isinstance(template, str) and template in self.templates:
-            values = verdict.get("values") if isinstance(verdict.get("values"), dict) else {}
-            text = _Trusted(self.literals).format(template, **values)
-        elif verdict.get("error"):
-            kind = verdict["error"] if verdict["error"] in _EXCEPTIONS else "an error"
-            text = f"The test stopped with {kind} raised while it ran your code."
-        else:
-            text = "failed"
-        return text[:MESSAGE_LIMIT]
+    def render(self, failure: BaseException) -> str:
+        """A failed check's message for feedback, from trusted parts only."""
+        template, values = getattr(failure, "template", None), getattr(failure, "values", None)
+        if isinstance(template, str) and template in self.templates and isinstance(values, dict):
+            return _Trusted(self.literals).format(template, **values)[:MESSAGE_LIMIT]
+        return stopped_message(type(failure).__name__)
+
+
+def stopped_message(kind: str) -> str:
+    """The message of a test stopped by an exception (named only if Python or torch names it)."""
+    shown = kind if kind in EXCEPTIONS else "an exception"
+    return f"The test stopped with {shown} raised while it ran your code."
 
 
 class _Trusted(string.Formatter):
@@ -111,11 +117,11 @@ class _Trusted(string.Formatter):
                 return format(value, format_spec)
             except ValueError:
                 return str(value)
-        if isinstance(value, list) and all(
+        if isinstance(value, (list, tuple)) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
         ):
-            return str(value[:20])
-        if isinstance(value, str) and (value in self.literals or value in _EXCEPTIONS):
+            return str(type(value)(value[:20]))
+        if isinstance(value, str) and (value in self.literals or value in EXCEPTIONS):
             return value
         return HIDDEN_VALUE
 
@@ -133,21 +139,30 @@ def read_autograder(path: Path) -> Autograder:
                 if member.startswith("tests/") and member.endswith(".py")
                 for test in _test_cases(Path(member).stem, archive.read(member).decode())
             ]
-            checks = archive.read(f"files/{lab.checks}").decode()
+            checks = {
+                member.removeprefix("files/"): archive.read(member).decode()
+                for member in names
+                if member.endswith(".py")
+                and (member == f"files/{lab.checks}" or member.startswith(f"files/{lab.checks}/"))
+            }
             scaffold = json.loads(archive.read(SCAFFOLD_MEMBER))
-    except (OSError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as error:
+    except (
+        OSError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile, json.JSONDecodeError
+    ) as error:  # fmt: skip
         raise AutograderError(
             f"{path} is not an autograder built by aelab build: {error}"
         ) from error
     if not tests:
         raise AutograderError(f"{path} holds no tests (tests/*.py)")
-    templates, literals = _message_parts(checks)
+    if not checks:
+        raise AutograderError(f"{path} holds no checks (files/{lab.checks})")
+    templates, literals = _message_parts(checks.values())
     return Autograder(
         path=path,
         assignment=config.get("assignment_name"),
         lab=lab,
         tests=tests,
-        checks_source=checks,
+        checks=checks,
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
         templates=templates,
         literals=literals,
@@ -168,29 +183,42 @@ def _test_cases(question: str, source: str) -> list[TestSpec]:
         if not any(getattr(d.func, "id", "") == "test_case" for d in decorators):
             continue
         options = {k.arg: ast.literal_eval(k.value) for k in decorators[0].keywords}
-        node.decorator_list = []
+        check, arguments = _check_call(node)
         cases.append(
             TestSpec(
                 question=question,
                 function=node.name,
                 points=float(options.get("points") or 0),
                 hidden=bool(options.get("hidden", False)),
-                source=ast.unparse(node),
+                check=check,
+                arguments=arguments,
             )
         )
     return cases
 
 
-def _message_parts(checks_source: str) -> tuple[frozenset[str], frozenset[str]]:
+def _check_call(test: ast.FunctionDef) -> tuple[str, tuple]:
+    """The check a test calls, as its last statement: ``[checks.]name(env, *literals)``."""
+    last = test.body[-1] if test.body else None
+    call = last.value if isinstance(last, ast.Expr) else None
+    if not isinstance(call, ast.Call) or not isinstance(call.func, (ast.Name, ast.Attribute)):
+        raise SyntaxError(f"{test.name} does not end with a call to a check")
+    name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr
+    first = call.args[0] if call.args else None
+    if not (isinstance(first, ast.Name) and first.id == "env") or call.keywords:
+        raise SyntaxError(f"{test.name} should call its check as {name}(env, ...)")
+    return name, tuple(ast.literal_eval(argument) for argument in call.args[1:])
+
+
+def _message_parts(sources: Any) -> tuple[frozenset[str], frozenset[str]]:
     """The checks' message templates, and all their string literals.
 
     A message may quote a literal (``"train_loader"``, ``"the mean squared error"``).
     """
-    if not checks_source:
-        return frozenset(), frozenset()
     literals = {
         node.value
-        for node in ast.walk(ast.parse(checks_source))
+        for source in sources
+        for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     }
     templates = {text for text in literals if "{" in text or len(text.split()) > 3}

@@ -40,8 +40,8 @@ from aelab.grading.collect import Row, collect_files, rows_and_latest
 from aelab.grading.credit import credit_groups, credit_teams
 from aelab.grading.gradebook_import import write_import
 from aelab.grading.outputs import write_feedback, write_results_csv
-from aelab.grading.runner import ERRORED, RunOptions, grade_notebook
-from aelab.grading.sandbox import WORKER, stop_all
+from aelab.grading.runner import ERRORED, Judges, RunOptions
+from aelab.grading.sandbox import STUDENT_SIDE
 from aelab.grading.written import (
     SHEET,
     feedback_section,
@@ -209,7 +209,8 @@ def _assignment_problem(notebook, autograder: Autograder) -> str:
 def _job_key(data: bytes, autograder: Autograder, run: RunOptions) -> str:
     digest = hashlib.sha256(data)
     digest.update(autograder.digest.encode())
-    digest.update(WORKER.read_bytes())
+    for path in sorted(STUDENT_SIDE.glob("*.py")):  # the worker and what it answers with
+        digest.update(path.read_bytes())
     digest.update(repr((run.isolation, run.image, run.epoch_cap, run.limits)).encode())
     return digest.hexdigest()
 
@@ -223,9 +224,11 @@ def _load(path: Path) -> dict:
 
 def _run_pending(pending, autograder, mnist, run, workers, progress) -> None:
     """Grade in parallel; save each result as it arrives; on Ctrl-C stop every run at once."""
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    workers = max(1, workers)
+    judges = Judges(autograder.path, mnist, run, workers)
+    pool = ThreadPoolExecutor(max_workers=workers)
     futures = {
-        pool.submit(grade_notebook, notebook, autograder, mnist, run): (row, work, key)
+        pool.submit(judges.grade, notebook): (row, work, key)
         for row, notebook, work, key in pending
     }
     try:
@@ -244,6 +247,7 @@ def _run_pending(pending, autograder, mnist, run, workers, progress) -> None:
         bar.close()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        stop_all()
+        judges.close()
         raise
     pool.shutdown()
+    judges.close()

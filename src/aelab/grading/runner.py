@@ -1,41 +1,35 @@
-"""Grade one notebook: run its cells, then each test, in a sandbox; score it from our own copy.
+"""Grade notebooks: what a run is told, what it finds, and the trusted judges that do it.
 
-The worker reports each cell and each test as it finishes. The grader holds a deadline for
-whatever runs now: a cell or test past its time limit is killed together with the sandbox,
-which starts again without that cell (or that test), so a hanging test costs its own points
-only and a notebook that never finishes still earns what its other questions are worth.
-
-Scores come from the autograder's specs: a test counts only if the grader asked for it,
-and earns exactly its points. Code aimed at the grader (found by the scan before the run, or
-by the worker's integrity report after it) puts the notebook up for review instead.
+Each notebook is graded by a judge process (``judge``): a trusted Python process that imports
+torch and the lab's checks once and grades one notebook at a time, its cells in a sandbox and
+its checks in the judge itself. ``Judges`` keeps one judge per notebook graded at once; a
+judge that fails (or is lost with a notebook) costs that notebook an ``errored`` row and is
+replaced, so no notebook can stop the others. Tasks and grades cross as JSON lines.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import os
 import queue
-import secrets
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from aelab.grading.autograder import Autograder
-from aelab.grading.sandbox import HOME, Limits, Sandbox, environment
-from aelab.grading.scan import scan_cells
+from aelab.grading.sandbox import Limits
 
 GRADED, REVIEW, ERRORED = "graded", "needs review", "errored"
-# Cells that use the lab's epoch cap are its long training runs: while grading they also pass
-# over at most ``batch_cap`` batches of each loader.
-CAP_MARKER = "EPOCH_CAP"
-STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox
-GRACE_S = 10.0  # past a cell's or test's own limit, before the sandbox is killed
-ATTEMPTS = 4  # sandbox starts per notebook: the first, and one per hanging cell or test
-_LINE_LIMIT = 1 << 20
+JUDGE_STARTUP_S = 120.0  # a judge importing torch and the checks on a busy machine
+JUDGE_GRACE_S = 120.0  # past a notebook's own time limit, before its judge counts as lost
 
 
 @dataclass(frozen=True)
@@ -54,6 +48,11 @@ class RunOptions:
     timeout: float = 900.0  # the whole notebook, all restarts included
 
 
+def options_from_json(data: dict[str, Any]) -> RunOptions:
+    """``RunOptions`` from its ``asdict`` form."""
+    return RunOptions(**{**data, "limits": Limits(**data["limits"])})
+
+
 @dataclass
 class NotebookGrade:
     """What grading one notebook found."""
@@ -66,6 +65,7 @@ class NotebookGrade:
     review: list[str] = field(default_factory=list)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds: start-up, cells, tests
+    seed: int = 0  # of the checks' random inputs (to grade it again the same way)
 
     @property
     def total(self) -> float:
@@ -76,10 +76,6 @@ class NotebookGrade:
     def possible(self) -> float:
         """Autograded points available."""
         return sum(self.max_scores.values())
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-able form, for the result cache."""
-        return self.__dict__.copy()
 
 
 def runnable_cells(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:
@@ -116,237 +112,141 @@ def _otter_plumbing(source: str) -> bool:
     return bool(body)
 
 
-class _Run:
-    """One sandbox start: feed it the job, follow its events against the deadlines."""
+class JudgeLost(RuntimeError):  # noqa: N818 (an outcome, like ProcessLookupError)
+    """A judge process died, hung or answered with something that is not a grade."""
 
-    def __init__(self, sandbox: Sandbox, job: dict[str, Any], until: float) -> None:
-        self.sandbox, self.until = sandbox, until
-        self.limits = {"cell": job["cell_timeout"], "test": job["test_timeout"]}
-        self.job_cells = job["cells"]
-        self.events: queue.Queue = queue.Queue()
-        self.current: tuple[str, Any] | None = None  # ("cell", index) or ("test", name)
-        self.started, self.since = time.monotonic(), time.monotonic()
-        self.phases: dict[str, float] = {}
+
+class _JudgeProcess:
+    """One judge: ``python -m aelab.grading.judge``, ready for notebooks."""
+
+    def __init__(self, setup: dict[str, Any]) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (kept open while the judge lives)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aelab.grading.judge"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            start_new_session=True,  # Ctrl-C reaches the grader, which ends every judge
+        )
+        self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self.send(job)
-
-    def send(self, message: dict[str, Any], last: bool = False) -> None:
-        """One JSON line on the worker's input (it died if this fails; the reader sees it)."""
         try:
-            self.sandbox.process.stdin.write(json.dumps(message).encode() + b"\n")
-            self.sandbox.process.stdin.flush()
-            if last:
-                self.sandbox.process.stdin.close()
-        except OSError:
-            pass
+            self._send(setup)
+            self._receive(JUDGE_STARTUP_S)
+        except JudgeLost:
+            self.stop()
+            raise
+
+    def grade(self, cells: list[tuple[int, str]], seconds: float) -> dict[str, Any]:
+        """The judge's grade of ``cells`` (a ``NotebookGrade`` as a dict)."""
+        self._send({"cells": cells})
+        answer = self._receive(seconds)
+        if not isinstance(answer.get("grade"), dict):
+            raise JudgeLost("the judge answered with something that is not a grade")
+        return answer["grade"]
+
+    def stop(self) -> None:
+        """End the judge and its sandboxes (they die with it)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.log.close()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            self.process.stdin.write(json.dumps(message, ensure_ascii=True).encode() + b"\n")
+            self.process.stdin.flush()
+        except OSError as error:
+            raise JudgeLost(f"the judge stopped ({self._last_words()})") from error
+
+    def _receive(self, seconds: float) -> dict[str, Any]:
+        try:
+            line = self.lines.get(timeout=seconds)
+        except queue.Empty:
+            raise JudgeLost(f"the judge gave no answer in {seconds:.0f} s") from None
+        if line is None:
+            raise JudgeLost(f"the judge stopped ({self._last_words()})")
+        return json.loads(line)
 
     def _read(self) -> None:
-        for line in iter(lambda: self.sandbox.process.stdout.readline(_LINE_LIMIT), b""):
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = {"event": "garbled"}
-            self.events.put(event if isinstance(event, dict) else {"event": "garbled"})
-        self.events.put(None)
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
 
-    def follow(self):
-        """Yield events until the end; ``{"event": "stuck"}`` when a deadline passes."""
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            wait = min(deadline, self.until) - time.monotonic()
-            try:
-                event = self.events.get(timeout=max(wait, 0))
-            except queue.Empty:
-                yield {"event": "stuck", "over_total": time.monotonic() >= self.until}
-                return
-            if event is None:
-                yield {"event": "ended"}
-                return
-            kind, phase = event.get("event"), event.get("phase")
-            now = time.monotonic()
-            if kind in self.limits and phase == "start":
-                deadline = now + self.limits[kind] + GRACE_S
-                if not self.phases:
-                    self.phases["start-up"] = now - self.started
-            elif kind in self.limits and phase == "end":
-                key = "cells" if kind == "cell" else str(event.get("name", "")).split("/")[0]
-                self.phases[key] = self.phases.get(key, 0.0) + now - self.since
-            self.since = now
-            yield event
+    def _last_words(self) -> str:
+        """The last line the judge wrote on its error output (for the row's reason)."""
+        self.log.seek(0)
+        lines = [line for line in self.log.read().decode(errors="replace").splitlines() if line]
+        return lines[-1][:300] if lines else f"exit status {self.process.poll()}"
+
+
+class Judges:
+    """Trusted judge processes, one per notebook graded at once; use ``with``."""
+
+    def __init__(self, autograder: Path, mnist: Path | None, options: RunOptions, size: int):
+        self.options = options
+        self.setup = {
+            "autograder": str(autograder),
+            "mnist": str(mnist) if mnist else None,
+            "options": asdict(options),
+        }
+        self.size, self.idle, self.started = size, queue.Queue(), []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Judges:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def grade(self, notebook: nbformat.NotebookNode) -> NotebookGrade:
+        """Grade ``notebook`` with the next free judge (starting one if fewer run)."""
+        judge = self._take()
+        try:
+            if judge is None:
+                judge = self._start()
+            grade = judge.grade(runnable_cells(notebook), self.options.timeout + JUDGE_GRACE_S)
+        except JudgeLost as lost:
+            self._retire(judge)
+            judge = None
+            return NotebookGrade(status=ERRORED, reason=f"grading failed: {lost}")
+        finally:
+            if judge is not None:
+                self.idle.put(judge)
+        return NotebookGrade(**grade)
+
+    def close(self) -> None:
+        """Stop every judge (and so every sandbox)."""
+        with self._lock:
+            judges, self.started = self.started, []
+        for judge in judges:
+            judge.stop()
+
+    def _take(self) -> _JudgeProcess | None:
+        with self._lock:
+            if len(self.started) < self.size and self.idle.empty():
+                return None
+        return self.idle.get()
+
+    def _start(self) -> _JudgeProcess:
+        judge = _JudgeProcess(self.setup)
+        with self._lock:
+            self.started.append(judge)
+        return judge
+
+    def _retire(self, judge: _JudgeProcess | None) -> None:
+        if judge is None:
+            return
+        with self._lock:
+            if judge in self.started:
+                self.started.remove(judge)
+        judge.stop()
 
 
 def grade_notebook(
-    notebook: nbformat.NotebookNode,
-    autograder: Autograder,
-    mnist: Path | None,
-    options: RunOptions,
+    notebook: nbformat.NotebookNode, autograder: Any, mnist: Path | None, options: RunOptions
 ) -> NotebookGrade:
-    """Run ``notebook`` and the autograder's tests in sandboxes; its scores and verdicts."""
-    started = time.monotonic()
-    cells = runnable_cells(notebook)
-    review = [finding.describe() for finding in scan_cells(cells)]
-    state = _State({test.key: secrets.token_hex(8) for test in autograder.tests})
-    until = started + options.timeout
-    for _attempt in range(ATTEMPTS):
-        env = _env(options, mnist)
-        sandbox = Sandbox(options.isolation, mnist, env, options.limits, options.image)
-        run = _Run(sandbox, _cells_job(cells, state, options), until)
-        try:
-            again = state.follow(run, lambda: _tests_job(autograder, state, options))
-        finally:
-            sandbox.close()
-        if sandbox.over_limit:
-            state.notes.append(f"the sandbox was stopped: it {sandbox.over_limit}")
-        for key, seconds in run.phases.items():
-            state.phases[key] = state.phases.get(key, 0.0) + seconds
-        if not again or time.monotonic() >= until:
-            break
-    grade = _grade(autograder, state, review)
-    grade.seconds = time.monotonic() - started
-    grade.phases = {key: round(seconds, 2) for key, seconds in state.phases.items()}
-    return grade
-
-
-@dataclass
-class _State:
-    """What the sandbox starts of one notebook found, together.
-
-    The worker's reports must come in the order of the job: each cell's start and end, then
-    ``cells-done``, then each test's start and end with that test's nonce (sent only once
-    the cells are done). Anything else is the notebook writing reports of its own.
-    """
-
-    nonces: dict[str, str]  # test key → the nonce its verdict must carry
-    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    skipped: dict[int, str] = field(default_factory=dict)  # cell index → why it was left out
-    integrity: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    phases: dict[str, float] = field(default_factory=dict)
-    ran: bool = False  # some cell or test ran at all
-
-    def follow(self, run: _Run, tests_job) -> bool:
-        """Record one sandbox's events; whether to start it again for what is left."""
-        cells = [c["index"] for c in run.job_cells]
-        tests: list[str] = []
-        phase = "cells"  # then "tests", once the tests were sent
-        for event in run.follow():
-            kind, stage = event.get("event"), event.get("phase")
-            idle = run.current is None
-            if kind in ("stuck", "ended"):
-                return self._stopped(run, event)
-            if phase == "cells" and kind == "cell" and stage == "start" and idle and cells:
-                if event.get("index") != cells[0]:
-                    return self._forged(event)
-                run.current, self.ran = ("cell", cells.pop(0)), True
-            elif kind == "cell" and stage == "end" and run.current == ("cell", event.get("index")):
-                if event.get("status") == "timeout":
-                    self.skipped[run.current[1]] = "ran past its time limit"
-                run.current = None
-            elif phase == "cells" and kind == "cells-done" and idle and not cells:
-                job = tests_job()
-                tests, phase = [t["name"] for t in job["tests"]], "tests"
-                run.send(job, last=True)
-            elif phase == "tests" and kind == "test" and stage == "start" and idle and tests:
-                if event.get("name") != tests[0]:
-                    return self._forged(event)
-                run.current, self.ran = ("test", tests.pop(0)), True
-            elif kind == "test" and stage == "end" and run.current == ("test", event.get("name")):
-                if event.get("nonce") != self.nonces[run.current[1]]:
-                    return self._forged(event)
-                self.verdicts[run.current[1]] = event
-                run.current = None
-            elif phase == "tests" and kind == "integrity" and idle and not tests:
-                problems = event.get("problems")
-                if not isinstance(problems, list):
-                    problems = ["the integrity report was garbled"]
-                self.integrity += [str(p)[:200] for p in problems[:20]]
-            elif phase == "tests" and kind == "done" and idle and not tests:
-                return False
-            else:
-                return self._forged(event)
-        return False
-
-    def _forged(self, event: dict[str, Any]) -> bool:
-        self.integrity.append(
-            f"the worker's reports were out of order or not its own (at {event.get('event')!r} "
-            f"{event.get('phase', '')}): the notebook wrote reports of its own"
-        )
-        return False
-
-    def _stopped(self, run: _Run, event: dict[str, Any]) -> bool:
-        """The sandbox ended or hung: leave out what was running, if anything, and go again."""
-        if run.current is None:
-            return False  # finished, or failed outside any cell or test
-        what, which = run.current
-        if what == "cell":
-            self.skipped[_int(which)] = "was stopped (it hung, crashed or used too much)"
-        else:
-            self.verdicts.setdefault(which, {"passed": False, "error": "TimeLimit"})
-        return not event.get("over_total")
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
-
-
-def _env(options: RunOptions, mnist: Path | None) -> dict[str, str]:
-    return environment(options.epoch_cap, options.threads, f"{HOME}/data" if mnist else None)
-
-
-def _cells_job(cells, state: _State, options: RunOptions) -> dict[str, Any]:
-    return {
-        "cells": [{"index": i, "source": s} for i, s in cells if i not in state.skipped],
-        "cap_marker": CAP_MARKER,
-        "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
-        "cell_timeout": options.cell_timeout,
-        "test_timeout": options.test_timeout,
-        "limits": options.limits.rlimits(),
-    }
-
-
-def _tests_job(autograder: Autograder, state: _State, options: RunOptions) -> dict[str, Any]:
-    tests = [t for t in autograder.job_tests() if t["name"] not in state.verdicts]
-    return {
-        "tests": [{**t, "nonce": state.nonces[t["name"]]} for t in tests],
-        "checks_source": autograder.checks_source,
-        "checks_module": autograder.lab.checks_module,
-        "test_timeout": options.test_timeout,
-    }
-
-
-def _grade(autograder: Autograder, state: _State, review: list[str]) -> NotebookGrade:
-    if not state.ran:
-        reason = "; ".join(state.notes) or "the sandbox did not start the notebook"
-        return NotebookGrade(status=ERRORED, reason=reason)
-    grade = NotebookGrade(status=GRADED, max_scores=autograder.questions)
-    grade.scores = dict.fromkeys(autograder.questions, 0.0)
-    late = []
-    for test in autograder.tests:
-        verdict = state.verdicts.get(test.key)
-        passed = bool(verdict and verdict.get("passed") is True)
-        if passed:
-            grade.scores[test.question] += test.points
-        elif verdict is None or verdict.get("error") == "TimeLimit":
-            late.append(test.question)
-        grade.tests.append(
-            {
-                "name": test.function,
-                "question": test.question,
-                "points": test.points,
-                "hidden": test.hidden,
-                "passed": passed,
-                "message": "" if passed else autograder.message(verdict or {"error": "TimeLimit"}),
-            }
-        )
-    reasons = [f"cell {index} {why}" for index, why in sorted(state.skipped.items())]
-    if late:
-        reasons.append("timed out or not run: " + ", ".join(dict.fromkeys(late)))
-    grade.review = state.integrity + review
-    if grade.review:
-        grade.status = REVIEW
-        reasons.insert(0, "for review: " + "; ".join(grade.review[:5]))
-    grade.reason = "; ".join(reasons + state.notes)
-    return grade
+    """Grade one notebook with a judge of its own (``autograder``: read, or its path)."""
+    path = Path(getattr(autograder, "path", autograder))
+    with Judges(path, mnist, options, size=1) as judges:
+        return judges.grade(notebook)

@@ -1,31 +1,29 @@
-"""Run one submitted notebook, then the autograder's tests, inside the sandbox.
+"""Run one submitted notebook inside the sandbox, then answer the grader's questions about it.
 
-This file runs on its own inside the sandbox (``python worker.py``): it imports nothing of
-aelab. The grader writes two JSON lines on its standard input: first the notebook's code
-cells and limits; then, only once the worker reports that the cells are done, the tests
-(each with a random nonce to send back with its verdict) and the checks module's source.
-The notebook's code never runs while the tests are in this process's input. The worker
-reports one JSON object per line on its standard output:
+This program runs on its own in the sandbox (``python -m student_side.worker``, beside
+``objects`` and ``wire`` and nothing else of aelab). It reads frames (see ``wire``) on its
+standard input and writes frames on what was its standard output when it started:
 
-    {"event": "cell", "index": 3, "phase": "start"}
-    {"event": "cell", "index": 3, "phase": "end", "status": "ok" | "error" | "timeout", ...}
-    {"event": "cells-done"}
-    {"event": "test", "name": "q1/test_x", "phase": "start"} ... "end", "nonce": ..., ...
-    {"event": "integrity", "problems": [...]}
-    {"event": "done"}
+1. The job: the notebook's code cells and limits. It reports each cell as it runs,
+   ``{"event": "cell", "index": 3, "phase": "start"}`` then ``"end"`` with a ``"status"``
+   (``ok``, ``error`` or ``timeout``), then ``{"event": "cells-done"}``.
+2. Requests, each answered in turn: ``{"id": n, "op": ..., "args": ..., "seconds": limit}``
+   → ``{"id": n, "value": ...}``, ``{"id": n, "error": "ValueError", "unfinished": false}``
+   (the student's code raised) or ``{"id": n, "time": true}`` (it ran past the limit). The
+   operations: ``doubles`` (the checks' test doubles, as source), ``get``, ``double``,
+   ``seed``, ``ask`` and ``forget`` (see ``objects.InProcess``), and ``integrity``.
+3. ``{"op": "end"}``, or the end of its input: it exits.
 
-The notebook's code runs in this process (an IPython shell, as in a kernel, but without one:
-no figures are rendered). The grader trusts none of this blindly: it accepts only tests it
-knows, scores them itself and treats the integrity report and its own scan of the code as the
-last word on tampering.
+The checks, their expectations and their verdicts are never here: the grader holds them and
+judges the answers, which are plain data. The notebook's code runs in this process (an
+IPython shell, as in a kernel, but without one: no figures are rendered), so it can change
+anything here, answers included; an answer is a claim the grader checks, never a verdict.
 """
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import itertools
-import json
 import os
 import resource
 import signal
@@ -34,17 +32,20 @@ import tempfile
 import threading
 import time
 import types
-from typing import Any
+from typing import Any, BinaryIO
 
-CAUGHT_OUTPUT = 20_000  # characters of the notebook's printing kept (for error reports only)
+from . import wire
+from .objects import InProcess, Ref, Run, StudentError
+
+CAUGHT_OUTPUT = 20_000  # characters of the notebook's printing kept in memory
 
 
 class TimeLimit(BaseException):
-    """A cell or test ran past its time limit."""
+    """A cell or request ran past its time limit."""
 
 
 class Sink:
-    """Where the notebook's ``print`` goes: the last few thousand characters are kept."""
+    """Where the notebook's ``print`` goes: only the last few thousand characters are kept."""
 
     def __init__(self) -> None:
         self.text = ""
@@ -63,20 +64,19 @@ class Sink:
 
 
 class Channel:
-    """The events to the grader, on what was standard output when the worker started."""
+    """Frames to the grader, on what was standard output when the worker started."""
 
     def __init__(self) -> None:
-        self._file = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-        path = os.path.join(tempfile.gettempdir(), f"aelab-worker-{os.getpid()}.log")
+        self.file = os.fdopen(os.dup(1), "wb")
+        path = os.path.join(tempfile.gettempdir(), f"worker-{os.getpid()}.log")
         log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 1)  # what C code or the notebook writes to fd 1/2 never reaches the grader
         os.dup2(log, 2)
         os.close(log)
 
-    def send(self, **event: Any) -> None:
-        """Write one event as a JSON line."""
-        self._file.write(json.dumps(event, default=str) + "\n")
-        self._file.flush()
+    def send(self, header: dict[str, Any], blobs: list[bytes] = ()) -> None:
+        """Write one frame."""
+        wire.write(self.file, header, blobs)
 
 
 def _limit(seconds: float) -> None:
@@ -93,16 +93,12 @@ def _clear_limit() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _error_name(error: BaseException | None) -> str:
-    return type(error).__name__ if error is not None else ""
-
-
 class Baseline:
-    """What must still be there, unchanged, after the notebook and the tests ran.
+    """What must still be there, unchanged, after the notebook and the checks ran.
 
-    Taken before any of the notebook's code runs. Replacing a builtin, a function of torch,
-    Python's trace or profile hooks, or leaving threads or processes behind, is not something
-    a lab answer does; the grader puts such a submission up for review.
+    Taken before any of the notebook's code runs. Replacing a builtin, a function or class of
+    torch, Python's trace or profile hooks, or leaving threads or processes behind, is not
+    something a lab answer does: the grader asks a person to look at such a submission.
     """
 
     MODULES = (
@@ -144,7 +140,7 @@ class Baseline:
 
 
 def _replaced(owner: str, before: dict[str, Any], now: Any) -> list[str]:
-    """Functions and modules of ``owner`` replaced by something that is not library code.
+    """Functions, classes and modules of ``owner`` replaced by something not library code.
 
     Libraries wrap their own functions as they go (torch wraps ``manual_seed`` and each
     optimiser's ``step`` on first use); those wrappers live in files of the installation.
@@ -155,22 +151,27 @@ def _replaced(owner: str, before: dict[str, Any], now: Any) -> list[str]:
         current = now.get(attribute, value)
         if current is value or not (callable(value) or isinstance(value, types.ModuleType)):
             continue
-        if not _library_code(current):
+        a_class_for_a_function = isinstance(current, type) and not isinstance(value, type)
+        if a_class_for_a_function or not _library_code(current):
             found.append(f"{owner}.{attribute} was replaced")
     return found
 
 
 def _library_code(value: Any) -> bool:
-    """Whether ``value`` is a module, built-in or function of the installed Python or packages."""
+    """Whether ``value`` is a module, class, built-in or function of the installation."""
+    installed = (sys.prefix, sys.base_prefix)
     if isinstance(value, types.ModuleType):
-        file = getattr(value, "__file__", None) or ""
-    else:
-        function = getattr(value, "__func__", value)
-        code = getattr(function, "__code__", None)
-        if code is None:
-            return isinstance(value, (types.BuiltinFunctionType, type))
-        file = code.co_filename
-    return file.startswith((sys.prefix, sys.base_prefix))
+        return (getattr(value, "__file__", None) or "").startswith(installed)
+    if isinstance(value, type):
+        module = sys.modules.get(getattr(value, "__module__", ""))
+        if module is None or not (getattr(module, "__file__", None) or "").startswith(installed):
+            return module is not None and module.__name__ == "builtins"
+        return all(_library_code(v) for v in vars(value).values() if callable(v))
+    function = getattr(value, "__func__", value)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return isinstance(value, types.BuiltinFunctionType)
+    return code.co_filename.startswith(installed)
 
 
 def _own_threads() -> list[threading.Thread]:
@@ -221,7 +222,7 @@ class BatchCap:
 
     For the lab's long training runs while grading (the cells that use its epoch cap): no
     check needs a trained model, and a training function that ignores ``num_epochs`` still
-    finishes. Only those cells run under it; the tests see every batch.
+    finishes. Only those cells run under it; the checks see every batch.
     """
 
     def __init__(self, batches: int | None) -> None:
@@ -244,7 +245,7 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
 
     cap = BatchCap(job.get("batch_cap"))
     for cell in job["cells"]:
-        channel.send(event="cell", index=cell["index"], phase="start")
+        channel.send({"event": "cell", "index": cell["index"], "phase": "start"})
         sink.text = ""
         long_run = job.get("cap_marker") and job["cap_marker"] in cell["source"]
         _limit(job["cell_timeout"])
@@ -261,67 +262,81 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
         else:
             status = "ok" if result.success else "error"
         plt.close("all")
-        channel.send(
-            event="cell", index=cell["index"], phase="end", status=status,
-            error=_error_name(error) if status == "error" else "",
-        )  # fmt: skip
+        channel.send({"event": "cell", "index": cell["index"], "phase": "end", "status": status})
 
 
-def load_checks(source: str, name: str) -> types.ModuleType:
-    """The checks module, made afresh from the grader's copy (whatever the notebook imported)."""
-    module = types.ModuleType(name)
-    module.__file__ = f"<{name}>"
-    sys.modules[name] = module
-    exec(compile(source, module.__file__, "exec"), module.__dict__)
-    return module
+class Answers:
+    """The grader's requests about the notebook, answered with an ``InProcess`` of its names."""
+
+    def __init__(self, namespace: dict[str, Any], baseline: Baseline) -> None:
+        self.student = InProcess(namespace)
+        self.baseline = baseline
+
+    def answer(self, header: dict[str, Any], blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        """The reply to one request."""
+        reply: dict[str, Any] = {"id": header.get("id")}
+        args = wire.decode(header.get("args", []), blobs, self._ref)
+        _limit(float(header.get("seconds", 60)))
+        try:
+            value = self._do(str(header.get("op")), args)
+        except StudentError as error:
+            reply.update(error=error.kind, unfinished=error.unfinished)
+            return reply, []
+        except TimeLimit:
+            reply["time"] = True
+            return reply, []
+        finally:
+            _clear_limit()
+        if isinstance(value, Run):
+            value = (value.value, value.printed, value.calls)
+        reply["value"], out = wire.encode(value, self._tag)
+        return reply, out
+
+    def _do(self, op: str, args: list) -> Any:
+        if op == "doubles":
+            module = types.ModuleType("doubles")
+            exec(compile(args[0], "<doubles>", "exec"), module.__dict__)
+            self.student.doubles = vars(module)
+            return None
+        if op == "integrity":
+            return self.baseline.problems()
+        if op in ("get", "double", "seed", "ask", "forget"):
+            positional, keywords = (args[:-1], args[-1]) if op == "double" else (args, {})
+            return getattr(self.student, op)(*positional, **keywords)
+        raise wire.WireError(f"no such operation: {op[:40]}")
+
+    def _ref(self, key: int, kinds: tuple) -> Ref:
+        if key not in self.student.objects:
+            raise wire.WireError("a reference to nothing")
+        return self.student.ref(self.student.objects[key])
+
+    def _tag(self, value: Any) -> dict | None:
+        if isinstance(value, Ref) and value.student is self.student:
+            return {"key": value.key, "kinds": [value.is_module, value.is_class, value.is_callable]}
+        return None
 
 
-def run_test(test: dict, env: dict, checks: types.ModuleType, timeout: float) -> dict:
-    """Call one test function as otter does (``env`` or the notebook's variables by name)."""
-    sys.modules[checks.__name__] = checks  # `import lab_checks` in the test gets this one
-    namespace: dict[str, Any] = {"__builtins__": builtins}
-    exec(compile(test["source"], f"<test {test['name']}>", "exec"), namespace)
-    function = namespace[test["function"]]
-    names = function.__code__.co_varnames[: function.__code__.co_argcount]
-    arguments = {n: env if n == "env" else env.get(n) for n in names}
-    verdict: dict[str, Any] = {"passed": False, "template": None, "values": {}, "error": ""}
-    _limit(timeout)
-    try:
-        function(**arguments)
-        verdict["passed"] = True
-    except TimeLimit:
-        verdict["error"] = "TimeLimit"
-    except AssertionError as failure:  # the checks' CheckFailed, or a public test's own copy
-        template, values = getattr(failure, "template", None), getattr(failure, "values", None)
-        if isinstance(template, str) and isinstance(values, dict):
-            verdict["template"], verdict["values"] = template, _plain(values)
-        else:
-            verdict["error"] = "AssertionError"
-    except Exception as error:
-        verdict["error"] = _error_name(error)
-    finally:
-        _clear_limit()
-    return verdict
-
-
-def _plain(values: dict) -> dict:
-    """Values as JSON can carry them: numbers and strings, lists of them."""
-    plain = {}
-    for key, value in values.items():
-        if isinstance(value, (bool, int, float, str)) or value is None:
-            plain[key] = value
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
-            plain[key] = list(value)
-        else:
-            plain[key] = str(value)[:200]
-    return plain
+def serve(requests: BinaryIO, channel: Channel, answers: Answers) -> None:
+    """Answer requests until told to end; an answer that cannot be made says so."""
+    while (frame := wire.read(requests)) is not None:
+        header, blobs = frame
+        if header.get("op") == "end":
+            return
+        try:
+            reply, out = answers.answer(header, blobs)
+        except Exception as error:  # a request this worker cannot answer: the grader decides
+            reply, out = {"id": header.get("id"), "broken": type(error).__name__}, []
+        channel.send(reply, out)
 
 
 def main() -> None:
-    """Read the job, run the notebook, then the tests; report each step as it happens."""
-    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    job = json.loads(requests.readline())
+    """Read the job, run the notebook, then answer the grader until it is done."""
+    requests = os.fdopen(os.dup(0), "rb")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # the notebook's input() gets nothing (and no request)
     channel, sink = Channel(), Sink()
+    header, _ = wire.read(requests)
+    job = header["job"]
     _set_limits(job.get("limits", {}))
     import matplotlib
 
@@ -334,16 +349,9 @@ def main() -> None:
     sys.stdout = sys.stderr = sink
     started = time.monotonic()
     run_cells(shell, job, channel, sink)
-    channel.send(event="cells-done")
-    tests = json.loads(requests.readline())
-    checks = load_checks(tests["checks_source"], tests["checks_module"])
-    for test in tests["tests"]:
-        channel.send(event="test", name=test["name"], phase="start")
-        verdict = run_test(test, shell.user_ns, checks, tests["test_timeout"])
-        channel.send(event="test", name=test["name"], phase="end", nonce=test["nonce"], **verdict)
-    channel.send(event="integrity", problems=baseline.problems())
-    channel.send(event="done", seconds=round(time.monotonic() - started, 2))
-    os._exit(0)  # no atexit handler of the notebook's runs after the report
+    channel.send({"event": "cells-done", "seconds": round(time.monotonic() - started, 2)})
+    serve(requests, channel, Answers(shell.user_ns, baseline))
+    os._exit(0)  # no atexit handler of the notebook's runs after the last answer
 
 
 if __name__ == "__main__":

@@ -1,0 +1,258 @@
+"""Test doubles and probes: the only code of the checks that runs beside the student's.
+
+The checks build these where the student's code runs (``student.double``): models whose
+behaviour is scripted, decoders that record what they were given, loaders of data the check
+chose, and probes that measure what only that process can (gradients through the student's
+model). Grading sends this module, and nothing else of the checks, into the sandbox: it holds
+no expectation and no verdict, only what the doubles observed, which the checks read back as
+data and judge themselves. It imports only torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset, TensorDataset
+
+# ---------------------------------------------------------------- data
+
+
+def constant_loader(value: float, count: int = 4, batch_size: int = 4) -> DataLoader:
+    """A loader of ``count`` images whose every pixel is ``value``."""
+    images = torch.full((count, 1, 28, 28), value)
+    return DataLoader(TensorDataset(images, torch.zeros(count)), batch_size=batch_size)
+
+
+def tensor_loader(
+    images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool = False
+) -> DataLoader:
+    """A loader of the given images and labels."""
+    return DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=shuffle)
+
+
+def subset_loader(dataset: Any, count: int, batch_size: int) -> DataLoader:
+    """A loader of the first ``count`` items of the student's ``dataset``."""
+    return DataLoader(Subset(dataset, range(count)), batch_size=batch_size)
+
+
+_FIRST_ITEMS: dict[tuple[int, int], TensorDataset] = {}
+
+
+def first_items(dataset: Any, count: int) -> TensorDataset:
+    """The first ``count`` items of the student's dataset, turned into tensors once."""
+    key = (id(dataset), count)
+    if key not in _FIRST_ITEMS:
+        items = [dataset[i] for i in range(count)]
+        images = torch.stack([torch.as_tensor(image) for image, _ in items])
+        _FIRST_ITEMS[key] = TensorDataset(images, torch.as_tensor([int(y) for _, y in items]))
+    return _FIRST_ITEMS[key]
+
+
+def loader(dataset: Any, batch_size: int, shuffle: bool = False) -> DataLoader:
+    """A loader of ``dataset`` (in a new order each pass if ``shuffle``)."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+
+
+# ---------------------------------------------------------------- models
+
+
+class ScriptedModel(nn.Module):
+    """A model whose validation loss follows ``losses``; training steps move its one weight.
+
+    Validation batches are images of 0.75 (training batches 0.25): each validation pass gets
+    the next scripted mean squared error, and records the weight it saw. ``outputs`` is 2 for
+    an autoencoder ``(reconstruction, latent)``, 3 for a VAE ``(reconstruction, mu, logvar)``
+    with ``mu = logvar = 0`` (no KL term), so ``vae_loss / 784`` is the scripted error too.
+    """
+
+    def __init__(self, losses: list[float], outputs: int = 2) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+        self.losses, self.outputs = losses, outputs
+        self.weights_at_validation: list[float] = []
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        zeros = torch.zeros(len(x), 2) + 0 * self.weight
+        if float(x.mean()) > 0.5:
+            epoch = min(len(self.weights_at_validation), len(self.losses) - 1)
+            self.weights_at_validation.append(self.weight.item())
+            out = x - self.losses[epoch] ** 0.5 + 0 * self.weight
+        else:
+            out = torch.sigmoid(self.weight).expand_as(x) + 0 * x
+        return (out, zeros) if self.outputs == 2 else (out, zeros, zeros)
+
+
+class SmallAutoEncoder(nn.Module):
+    """A small, correct autoencoder, so that a training check does not hang on the student's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 2))
+        self.decoder = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 784), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        latent = self.encoder(x)
+        return self.decoder(latent), latent
+
+
+class TinyAutoEncoder(nn.Module):
+    """A one-layer autoencoder whose training is deterministic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(784, 2)
+        self.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        latent = self.encoder(x)
+        return self.decoder(latent), latent
+
+
+class TinyVAE(nn.Module):
+    """A one-layer VAE with fixed noise (epsilon = 0.5), so that its training is deterministic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(784, 4)
+        self.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + torch.exp(0.5 * logvar) * 0.5
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+
+
+class ImprovingOnValidation(nn.Module):
+    """``model`` for training batches, and a validation loss that falls every epoch.
+
+    Validation batches are images of 1.0. A training loop then keeps its last weights rather
+    than restoring earlier ones.
+    """
+
+    def __init__(self, model: nn.Module, outputs: int) -> None:
+        super().__init__()
+        self.model, self.outputs, self.validations = model, outputs, 0
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if float(x.min()) < 0.95:
+            return self.model(x)
+        self.validations += 1
+        zero = 0 * sum(p.sum() for p in self.model.parameters())
+        out = x - (0.1 / self.validations) ** 0.5 + zero
+        latent = torch.zeros(len(x), 2) + zero
+        return (out, latent) if self.outputs == 2 else (out, latent, latent)
+
+
+class Gray(nn.Module):
+    """Reconstructs every image as plain 0.5 gray, however it is trained."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        zero = 0 * self.weight
+        return torch.full_like(x, 0.5) + zero, torch.zeros(len(x), 2) + zero
+
+
+class CurveEncoder(nn.Module):
+    """Maps an image whose pixels are all d / 10 to the latent (d, -d**2 / 4), on a curve."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = x.reshape(-1, 784).mean(dim=1, keepdim=True) * 10 * self.scale
+        return torch.cat([d, -(d**2) / 4], dim=1).reshape(*x.shape[:-1], 2)
+
+
+class RecordingDecoder(nn.Module):
+    """Records the latent codes it decodes; draws code (d, .) as an image of pixels d / 10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+        self.received: list[torch.Tensor] = []
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        self.received.append(z.detach().reshape(-1, 2).clone())
+        return (z[..., :1] * self.scale / 10).expand(*z.shape[:-1], 784)
+
+
+# ---------------------------------------------------------------- probes
+
+
+def layer_gradients(model: nn.Module, x: torch.Tensor) -> list[bool]:
+    """For each weight tensor of ``model``, whether the reconstruction error reaches it."""
+    model.zero_grad()
+    ((model(x)[0] - x) ** 2).sum().backward()
+    return [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in model.parameters()]
+
+
+def sample_twice(reparameterize: Any, mu: torch.Tensor, logvar: torch.Tensor) -> tuple:
+    """Two samples from ``reparameterize``, and how the first depends on ``mu`` and ``logvar``.
+
+    Returns both samples, whether the first carries a gradient, and the gradients of its sum
+    of squares with respect to ``mu`` and ``logvar``.
+    """
+    mu, logvar = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+    first = reparameterize(mu, logvar)
+    second = reparameterize(mu, logvar)
+    tracked = bool(getattr(first, "requires_grad", False))
+    if tracked:
+        (first**2).sum().backward()
+    return first, second, tracked, mu.grad, logvar.grad
+
+
+def push_heads_down(model: nn.Module, x: torch.Tensor, steps: int) -> torch.Tensor:
+    """Search inputs that push ``encode``'s outputs down: input i lowers output i.
+
+    Returns each output's value at the last step. A linear head can go below 0; a head
+    ending in ReLU, Sigmoid, Softplus or exp cannot.
+    """
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    x = x.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=0.1)
+    lowest = torch.zeros(0)
+    for _ in range(steps):
+        mu, logvar = model.encode(x)
+        lowest = torch.cat([mu, logvar], dim=1).diagonal()
+        optimizer.zero_grad()
+        lowest.sum().backward()
+        optimizer.step()
+    return lowest
+
+
+def loss_gradients(loss: Any, reconstruction: torch.Tensor, x: torch.Tensor, *codes: Any) -> tuple:
+    """``loss(reconstruction, x, *codes)`` and its gradients, where the student's loss runs.
+
+    Returns the value, then its gradients with respect to the reconstruction and each code.
+    """
+    inputs = [reconstruction.clone().requires_grad_(True)]
+    inputs += [code.clone().requires_grad_(True) for code in codes]
+    value = loss(inputs[0], x, *inputs[1:])
+    value.backward()
+    return (float(value), *(tensor.grad for tensor in inputs))
+
+
+def negative_elbo(model: nn.Module, vae_loss: Any, dataset: TensorDataset) -> float:
+    """The VAE's loss per image on ``dataset``'s images, with the student's ``vae_loss``."""
+    images = dataset.tensors[0]
+    x = images.reshape(len(images), -1)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        return float(vae_loss(model.decode(mu), x, mu, logvar)) / len(x)

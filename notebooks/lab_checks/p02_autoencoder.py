@@ -1,0 +1,123 @@
+"""Problem 2: the autoencoder's architecture and its forward pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from aelab.student_side.objects import Ref, observe
+
+from .common import ask, attr, call, expect, is_module, need, pair, reseed
+from .doubles import layer_gradients
+
+
+def new_autoencoder(student: Any, latent_dim: int) -> Ref:
+    """The student's ``AutoEncoder(latent_dim)``, with its encoder and decoder."""
+    autoencoder = need(student, "AutoEncoder", "run Problem 2's cell first.")
+    model = call("AutoEncoder", autoencoder, latent_dim)
+    for part in ("encoder", "decoder"):
+        expect(
+            is_module(attr(model, part)),
+            "AutoEncoder needs self.{part} (an nn.Sequential) in __init__.",
+            part=part,
+        )
+    return model
+
+
+def autoencoder_shapes(env: Any) -> None:
+    """Forward gives a (10, 784) reconstruction and a (10, 2) latent code."""
+    model = new_autoencoder(observe(env), 2)
+    output = call("the AutoEncoder's forward", model, torch.rand(10, 784))
+    reconstruction, latent = pair(output, "forward", "reconstruction, latent")
+    expect(
+        tuple(reconstruction.shape) == (10, 784),
+        "The reconstruction should have shape (10, 784), not {shape}.",
+        shape=tuple(reconstruction.shape),
+    )
+    expect(
+        tuple(latent.shape) == (10, 2),
+        "The latent code should have shape (10, 2), not {shape}.",
+        shape=tuple(latent.shape),
+    )
+
+
+def every_layer_learns(student: Any, model: Ref, x: torch.Tensor) -> None:
+    """Each parameter tensor of ``model`` gets a gradient from the reconstruction error."""
+    reached = ask("the model's forward and backward", student.double, layer_gradients, model, x)
+    missing = sum(not bool(r) for r in reached)
+    expect(
+        missing == 0,
+        "Every layer should learn from the reconstruction error, but {missing} of the model's "
+        "{total} weight tensors got no gradient from it: is part of forward detached "
+        "(.detach(), torch.no_grad()) or a layer left unused?",
+        missing=missing,
+        total=len(reached),
+    )
+
+
+def autoencoder_forward(env: Any) -> None:
+    """Forward returns (decoder(encoder(x)), encoder(x)), and every weight gets a gradient."""
+    student = observe(env)
+    reseed(student)
+    model = new_autoencoder(student, 7)
+    x = torch.rand(16, 784)
+    first, second = pair(call("forward", model, x), "forward", "reconstruction, latent")
+    expect(
+        tuple(second.shape) == (16, 7),
+        "forward should return (reconstruction, latent), in that order, with a latent of size "
+        "latent_dim.",
+    )
+    latent = call("model.encoder", attr(model, "encoder"), x)
+    expect(
+        torch.allclose(second, latent, atol=1e-6),
+        "The latent returned by forward should be encoder(x).",
+    )
+    expect(
+        torch.allclose(first, call("model.decoder", attr(model, "decoder"), latent), atol=1e-6),
+        "The reconstruction returned by forward should be decoder(encoder(x)).",
+    )
+    every_layer_learns(student, model, x)
+
+
+def encoder_architecture(env: Any) -> None:
+    """At least 3 hidden layers with ReLU, 784 inputs, a linear latent layer."""
+    student = observe(env)
+    reseed(student)
+    encoder = attr(new_autoencoder(student, 2), "encoder")
+    layers = ask("model.encoder", encoder.layers)
+    linear = [layer for layer in layers if layer.kind == "Linear"]
+    relus = [layer for layer in layers if layer.kind == "ReLU"]
+    expect(
+        len(linear) >= 4 and len(relus) >= 3,
+        "The encoder should have at least 3 hidden layers with ReLU (found {linear} Linear "
+        "layers, {relus} ReLUs).",
+        linear=len(linear),
+        relus=len(relus),
+    )
+    expect(
+        linear[0].in_features == 784 and linear[-1].out_features == 2,
+        "The encoder should go from 784 inputs to latent_dim outputs.",
+    )
+    latent = call("model.encoder", encoder, 1000 * torch.rand(256, 784))
+    expect(
+        latent.min() < -1 and latent.max() > 1,
+        "The encoder's last layer should be a Linear layer with no activation after it: latent "
+        "codes must be free to take any real value, negative ones included.",
+    )
+
+
+def decoder_sigmoid(env: Any) -> None:
+    """The decoder maps latent codes to 784 values in [0, 1]."""
+    student = observe(env)
+    reseed(student)
+    decoder = attr(new_autoencoder(student, 2), "decoder")
+    reconstruction = call("model.decoder", decoder, torch.randn(64, 2) * 50)
+    expect(
+        tuple(reconstruction.shape) == (64, 784),
+        "The decoder should map latent codes to 784 values.",
+    )
+    expect(
+        reconstruction.min() >= 0 and reconstruction.max() <= 1,
+        "The decoder's output should lie in [0, 1]: end it with a Sigmoid.",
+    )

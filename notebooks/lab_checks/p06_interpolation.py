@@ -1,0 +1,88 @@
+"""Problem 6: walking through the latent space from one digit's code to another's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from aelab.student_side.objects import observe
+
+from .common import PROBLEM_1, TRAINED_AE, as_tensor, ask, attr, call, expect, is_module, need
+from .doubles import CurveEncoder, RecordingDecoder, tensor_loader
+
+PROBLEM_6 = "run Problem 6's cell first."
+
+
+def extrapolation_signature_and_shape(env: Any) -> None:
+    """extrapolate_digits keeps its signature and returns 12 decoded images."""
+    student = observe(env)
+    extrapolate = need(student, "extrapolate_digits", PROBLEM_6)
+    params = ask("extrapolate_digits", extrapolate.parameters)
+    expect(
+        params[:5] == ["digit1", "digit2", "dataloader", "encoder", "decoder"],
+        "Keep the signature extrapolate_digits(digit1, digit2, dataloader, encoder, decoder, "
+        "num_images=12).",
+    )
+    model = need(student, "trained_autoencoder", TRAINED_AE)
+    encoder, decoder = attr(model, "encoder"), attr(model, "decoder")
+    expect(
+        is_module(encoder) and is_module(decoder),
+        "`trained_autoencoder` has no encoder and decoder yet: {hint}",
+        hint=TRAINED_AE,
+    )
+    loader = need(student, "test_loader", PROBLEM_1)
+    images = call(
+        "extrapolate_digits(1, 7, test_loader, ...)", extrapolate, 1, 7, loader, encoder, decoder
+    )
+    expect(
+        as_tensor(images) is not None and as_tensor(images).numel() == 12 * 784,
+        "extrapolate_digits should return the 12 decoded images (a tensor of shape [12, 28, 28]).",
+    )
+
+
+def interpolation_path(env: Any) -> None:
+    """Decoded codes run in equal steps from encoder(digit1) to encoder(digit2), ends included."""
+    student = observe(env)
+    extrapolate = need(student, "extrapolate_digits", PROBLEM_6)
+    # One image per digit d, every pixel d / 10: only interpolating the two *encodings* (not the
+    # two images) gives a straight path, since the encoder maps the images onto a curve.
+    images = torch.arange(10).float().div(10).view(10, 1, 1, 1).expand(10, 1, 28, 28).clone()
+    loader = student.double(tensor_loader, images, torch.arange(10), 10)
+    decoder = student.double(RecordingDecoder)
+    out = call(
+        "extrapolate_digits(3, 8, ..., num_images=6)",
+        extrapolate,
+        3,
+        8,
+        loader,
+        student.double(CurveEncoder),
+        decoder,
+        num_images=6,
+    )
+    received = attr(decoder, "received")
+    expect(received, "extrapolate_digits should decode the interpolated codes with `decoder`.")
+    latents = torch.cat(received)
+    expected = torch.stack([torch.linspace(3, 8, 6), torch.linspace(-2.25, -16, 6)], dim=1)
+    expect(
+        latents.shape == (6, 2),
+        "Decode num_images latent codes (6 here) in one go, not {count}.",
+        count=latents.shape[0],
+    )
+    expect(
+        torch.allclose(latents[0], expected[0], atol=1e-4)
+        and torch.allclose(latents[-1], expected[-1], atol=1e-4),
+        "The path should start exactly at the encoding of digit1 and end exactly at the encoding "
+        "of digit2 (t = torch.linspace(0, 1, num_images) includes both ends).",
+    )
+    expect(
+        torch.allclose(latents, expected, atol=1e-4),
+        "The latent codes should be equally spaced on the straight line between the two "
+        "encodings: interpolate the codes z1 and z2, not the images.",
+    )
+    out = as_tensor(out) if as_tensor(out) is not None else torch.zeros(0)
+    expect(
+        out.numel() == 6 * 784
+        and torch.allclose(out.reshape(6, -1)[:, 0], torch.linspace(0.3, 0.8, 6), atol=1e-4),
+        "Return the decoded images, in order from digit1 to digit2.",
+    )

@@ -1,0 +1,303 @@
+"""The trusted judge: grades one notebook at a time, and never runs a line of its code.
+
+The notebook's cells run in a sandbox (see ``sandbox``), in the worker of
+``aelab.student_side``. Every check runs here, in the judge's own process: it asks the
+sandboxed notebook its questions (``remote.Sandboxed``), gets plain data back, compares it
+with what it computed itself, and the verdict and its message are made here. The sandbox
+receives the notebook's cells, the checks' test doubles and the inputs each check chose
+(drawn afresh for each notebook), and nothing else of the checks.
+
+Deadlines: each cell and each test has its own time limit. A cell or test past its limit is
+stopped, and if the sandbox does not answer within a grace period it is killed and started
+again without that cell (or past that test), so a hanging test costs its own points only and
+a notebook that never finishes still earns what its other questions are worth.
+
+``python -m aelab.grading.judge`` is one judge process (see ``runner.Judges``): it reads its
+set-up, then one notebook per line, as JSON on its standard input, and writes each grade as a
+line of JSON.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import sys
+import tempfile
+import time
+import types
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aelab.grading.autograder import Autograder, TestSpec, read_autograder, stopped_message
+from aelab.grading.remote import GRACE_S, OutOfTime, Pipes, Sandboxed, SandboxGone
+from aelab.grading.runner import (
+    ERRORED,
+    GRADED,
+    REVIEW,
+    NotebookGrade,
+    RunOptions,
+    options_from_json,
+)
+from aelab.grading.sandbox import HOME, Sandbox, environment
+from aelab.grading.scan import scan_cells
+from aelab.student_side.objects import StudentError
+
+STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox
+ATTEMPTS = 4  # sandbox starts per notebook: the first, and one per hanging cell or test
+CAP_MARKER = "EPOCH_CAP"  # cells that use the lab's epoch cap are its long training runs
+TIME_MESSAGE = "The test ran out of time: does your code finish (e.g. respect num_epochs)?"
+CRASH_MESSAGE = "Your code stopped the test's process (it crashed, or used too much memory)."
+NOT_RUN = "The test was not run: the notebook interfered with the grader."
+
+
+def load_checks(autograder: Autograder, folder: Path) -> types.ModuleType:
+    """The autograder's checks (a module or a package), imported from a copy in ``folder``."""
+    for name, source in autograder.checks.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(source, encoding="utf-8")
+    top = folder / autograder.lab.checks
+    unique = f"checks_{autograder.digest[:16]}"
+    if top.is_dir():
+        spec = importlib.util.spec_from_file_location(
+            unique, top / "__init__.py", submodule_search_locations=[str(top)]
+        )
+    else:
+        spec = importlib.util.spec_from_file_location(unique, top)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[unique] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class _Progress:
+    """What the sandbox starts of one notebook found, together."""
+
+    seed: int  # the checks' random inputs, drawn afresh for each notebook
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # test key → verdict
+    skipped: dict[int, str] = field(default_factory=dict)  # cell index → why it was left out
+    review: list[str] = field(default_factory=list)  # what a person should look at
+    notes: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    ran: bool = False  # some cell or test ran at all
+    tampered: bool = False  # the notebook broke the channel: nothing more can be asked
+
+    def time(self, phase: str, since: float) -> float:
+        """Add the seconds since ``since`` to ``phase``; now."""
+        now = time.monotonic()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - since
+        return now
+
+
+class Judge:
+    """Grades notebooks with one autograder's checks (imported once)."""
+
+    def __init__(self, autograder: Autograder, mnist: Path | None, options: RunOptions) -> None:
+        self.autograder, self.mnist, self.options = autograder, mnist, options
+        self._folder = tempfile.TemporaryDirectory(prefix="aelab-checks-")
+        self.checks = load_checks(autograder, Path(self._folder.name))
+
+    def grade(self, cells: list[tuple[int, str]]) -> NotebookGrade:
+        """Run ``cells`` in sandboxes and judge them with every test of the autograder."""
+        started = time.monotonic()
+        review = [finding.describe() for finding in scan_cells(cells)]
+        progress = _Progress(seed=secrets.randbits(31))
+        until = started + self.options.timeout
+        for _attempt in range(ATTEMPTS):
+            env = environment(
+                self.options.epoch_cap, self.options.threads, f"{HOME}/data" if self.mnist else None
+            )
+            sandbox = Sandbox(
+                self.options.isolation, self.mnist, env, self.options.limits, self.options.image
+            )
+            pipes = Pipes(sandbox.process.stdin, sandbox.process.stdout)
+            try:
+                again = self._attempt(pipes, cells, progress, until)
+            finally:
+                pipes.close()
+                sandbox.close()
+            if sandbox.over_limit:
+                progress.notes.append(f"the sandbox was stopped: it {sandbox.over_limit}")
+            if not again or time.monotonic() >= until:
+                break
+        grade = self._verdict(progress, review)
+        grade.seconds = time.monotonic() - started
+        grade.phases = {key: round(seconds, 2) for key, seconds in progress.phases.items()}
+        return grade
+
+    def _attempt(self, pipes: Pipes, cells, progress: _Progress, until: float) -> bool:
+        """One sandbox start: the cells not left out, then the tests not judged yet.
+
+        Returns whether to start again (a cell or test hung or crashed the sandbox).
+        """
+        started = time.monotonic()
+        pipes.send({"job": self._job(cells, progress)})
+        stopped = self._run_cells(pipes, _left(cells, progress), progress, until, started)
+        if stopped is not None:
+            return stopped
+        student = Sandboxed(pipes)
+        try:
+            student.deadline = time.monotonic() + STARTUP_S
+            student.send_doubles(self.autograder.doubles)
+            for index, test in enumerate(self.autograder.tests):
+                if test.key not in progress.verdicts:
+                    self._judge_test(student, test, index, progress)
+            student.deadline = time.monotonic() + STARTUP_S
+            progress.review += student.integrity()
+            pipes.send({"op": "end"})
+        except SandboxGone as gone:
+            return self._gone(gone, progress, until)
+        return False
+
+    def _job(self, cells, progress: _Progress) -> dict[str, Any]:
+        options = self.options
+        return {
+            "cells": [{"index": i, "source": s} for i, s in _left(cells, progress)],
+            "cap_marker": CAP_MARKER,
+            "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
+            "cell_timeout": options.cell_timeout,
+            "limits": options.limits.rlimits(),
+        }
+
+    def _run_cells(self, pipes: Pipes, cells, progress: _Progress, until: float, since: float):
+        """Follow the cells' reports; None when all ran, else whether to start again.
+
+        The reports must come in the order of the job: each cell's start and end, then
+        ``cells-done``. Anything else is the notebook writing reports of its own.
+        """
+        pending = [i for i, _ in cells]
+        current, deadline = None, time.monotonic() + STARTUP_S
+        while True:
+            try:
+                header, _ = pipes.receive(min(deadline, until))
+            except SandboxGone as gone:
+                if current is None or gone.why == "garbled":
+                    return self._gone(gone, progress, until)
+                why = "ran past its time limit" if gone.why == "stuck" else "was stopped"
+                progress.skipped[current] = f"{why} (it hung, crashed or used too much)"
+                return time.monotonic() < until
+            event, phase = header.get("event"), header.get("phase")
+            if event == "cell" and phase == "start" and current is None and pending:
+                if header.get("index") != pending[0]:
+                    return self._tampered(progress, "cell reports out of order")
+                if not progress.ran:
+                    since = progress.time("start-up", since)
+                current, progress.ran = pending.pop(0), True
+                deadline = time.monotonic() + self.options.cell_timeout + GRACE_S
+            elif event == "cell" and phase == "end" and current is not None:
+                if header.get("index") != current:
+                    return self._tampered(progress, "cell reports out of order")
+                if header.get("status") == "timeout":
+                    progress.skipped[current] = "ran past its time limit"
+                current, deadline = None, time.monotonic() + STARTUP_S
+                since = progress.time("cells", since)
+            elif event == "cells-done" and current is None and not pending:
+                return None
+            else:
+                return self._tampered(progress, "reports that were not the worker's")
+
+    def _judge_test(self, student: Sandboxed, test: TestSpec, index: int, progress) -> None:
+        """Run one check against the sandboxed notebook; its verdict, made here."""
+        started = time.monotonic()
+        torch.manual_seed(progress.seed + index)  # the check's own inputs, fresh per notebook
+        student.deadline = started + self.options.test_timeout
+        check = getattr(self.checks, test.check)
+        try:
+            check(student, *test.arguments)
+            verdict: dict[str, Any] = {"passed": True}
+        except OutOfTime:
+            verdict = {"passed": False, "error": "TimeLimit", "message": TIME_MESSAGE}
+        except SandboxGone as gone:
+            message = {"stuck": TIME_MESSAGE, "ended": CRASH_MESSAGE}.get(gone.why, NOT_RUN)
+            verdict = {"passed": False, "error": "TimeLimit", "message": message}
+            progress.verdicts[test.key] = verdict
+            raise
+        except StudentError as error:
+            verdict = {"passed": False, "message": stopped_message(error.kind)}
+        except Exception as failure:  # a verdict (CheckFailed), or an answer it could not use
+            verdict = {"passed": False, "message": self.autograder.render(failure)}
+        progress.verdicts[test.key] = verdict
+        progress.ran = True
+        progress.time(test.question, started)
+        student.deadline = time.monotonic() + STARTUP_S
+        student.forget()
+
+    def _gone(self, gone: SandboxGone, progress: _Progress, until: float) -> bool:
+        """The sandbox ended, hung or garbled its answers: start again, or not."""
+        if gone.why == "garbled":
+            return self._tampered(progress, f"answers that were not the worker's ({gone.detail})")
+        return progress.ran and time.monotonic() < until
+
+    def _tampered(self, progress: _Progress, what: str) -> bool:
+        progress.review.append(f"the grader's channel carried {what}: the notebook wrote to it")
+        progress.tampered = True
+        return False
+
+    def _verdict(self, progress: _Progress, review: list[str]) -> NotebookGrade:
+        if not progress.ran:
+            reason = "; ".join(progress.notes) or "the sandbox did not start the notebook"
+            return NotebookGrade(status=ERRORED, reason=reason)
+        autograder = self.autograder
+        grade = NotebookGrade(status=GRADED, max_scores=autograder.questions, seed=progress.seed)
+        grade.scores = dict.fromkeys(autograder.questions, 0.0)
+        late = []
+        for test in autograder.tests:
+            verdict = progress.verdicts.get(test.key)
+            if verdict is None and progress.tampered:
+                verdict = {"passed": False, "message": NOT_RUN}
+            passed = bool(verdict and verdict.get("passed") is True)
+            if passed:
+                grade.scores[test.question] += test.points
+            elif verdict is None or verdict.get("error") == "TimeLimit":
+                late.append(test.question)
+            message = (verdict or {}).get("message", TIME_MESSAGE)
+            grade.tests.append(
+                {
+                    "name": test.function,
+                    "question": test.question,
+                    "points": test.points,
+                    "hidden": test.hidden,
+                    "passed": passed,
+                    "message": "" if passed else message,
+                }
+            )
+        reasons = [f"cell {index} {why}" for index, why in sorted(progress.skipped.items())]
+        if late:
+            reasons.append("timed out or not run: " + ", ".join(dict.fromkeys(late)))
+        grade.review = progress.review + review
+        if grade.review:
+            grade.status = REVIEW
+            reasons.insert(0, "for review: " + "; ".join(grade.review[:5]))
+        grade.reason = "; ".join(reasons + progress.notes)
+        return grade
+
+
+def _left(cells: list[tuple[int, str]], progress: _Progress) -> list[tuple[int, str]]:
+    """The cells still to run: all but those left out for hanging or crashing."""
+    return [(index, source) for index, source in cells if index not in progress.skipped]
+
+
+def main() -> None:
+    """Read the set-up, then grade one notebook per line until the input ends."""
+    requests, replies = sys.stdin, sys.stdout
+    sys.stdout = sys.stderr  # nothing printed by a library can garble the replies
+    setup = json.loads(requests.readline())
+    options = options_from_json(setup["options"])
+    torch.set_num_threads(1)
+    mnist = Path(setup["mnist"]) if setup.get("mnist") else None
+    judge = Judge(read_autograder(Path(setup["autograder"])), mnist, options)
+    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.flush()
+    for line in requests:
+        cells = [(int(index), str(source)) for index, source in json.loads(line)["cells"]]
+        grade = judge.grade(cells)
+        replies.write(json.dumps({"grade": asdict(grade)}, ensure_ascii=True) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    main()
