@@ -64,6 +64,7 @@ def attacks(port: int, planted: Path) -> list[Attack]:
             text.replace("{MARKER}", MARKER)
             .replace("{PORT}", str(port))
             .replace("{PLANTED}", str(planted))
+            .replace("{SURROGATE}", "\ud800")  # a lone surrogate: no UTF-8 for it
         )
         found.append(
             Attack(
@@ -81,7 +82,7 @@ def attacks(port: int, planted: Path) -> list[Attack]:
 def _with_attack(built: Path, attack: Attack) -> nbformat.NotebookNode:
     notebook = work.solution(built) if attack.base == "solution" else work.blank(built)
     if attack.replaces:
-        (cell,) = [c for c in notebook.cells if c.source.startswith(attack.replaces)]
+        cell = next(c for c in notebook.cells if c.source.startswith(attack.replaces))
         cell.source = attack.code
         return notebook
     return work.with_extra_cell(notebook, attack.code)

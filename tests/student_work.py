@@ -243,8 +243,8 @@ def with_extra_cell(notebook: nbformat.NotebookNode, source: str) -> nbformat.No
 
 
 def write(notebook: nbformat.NotebookNode, path: Path) -> Path:
-    """Save ``notebook`` at ``path``."""
-    nbformat.write(notebook, path)
+    """Save ``notebook`` at ``path`` (as ASCII JSON: a lone surrogate is written as its escape)."""
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=True) + "\n", encoding="ascii")
     return path
 
 

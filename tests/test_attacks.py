@@ -58,7 +58,27 @@ def test_no_honest_notebook_is_flagged_or_loses_points(graded_class):
     assert rows["101"]["total"] == "38" and rows["103"]["total"] == "34.5"
 
 
+def _checks_code_lines():
+    """Every line of the checks' code, without its strings (messages are meant to be shown)."""
+    import io
+    import tokenize
+
+    from lab_env import LAB
+
+    lines = set()
+    for source in LAB.checks_files().values():
+        tokens = tokenize.generate_tokens(io.StringIO(source.decode()).readline)
+        code: dict[int, str] = {}
+        for token in tokens:
+            if token.type not in (tokenize.STRING, tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE):
+                code[token.start[0]] = code.get(token.start[0], "") + token.string
+        lines |= {line for line in code.values() if len(line) >= 24}
+    return lines
+
+
 def test_nothing_of_the_grader_or_other_students_reaches_any_output(graded_class):
+    code = _checks_code_lines()
+    assert len(code) > 300
     for name, text in _outputs(graded_class).items():
         assert TOKEN not in text and SSH_KEY not in text, name
         if name.startswith("report"):  # the GSI's: it shows students' code, attacks included
@@ -69,6 +89,9 @@ def test_nothing_of_the_grader_or_other_students_reaches_any_output(graded_class
             assert HONEST_ANSWER not in text, name
         if name.endswith(".html"):
             assert "def test_" not in text and "import lab_checks" not in text, name
+            squeezed = "".join(text.split())
+            leaked = [line for line in code if line in squeezed]
+            assert not leaked, (name, leaked[:3])
 
 
 def test_the_class_report_covers_every_file_of_a_hostile_class(graded_class):

@@ -159,8 +159,9 @@ def test_autograder_ships_mnist_and_the_checks(built):
         for name, md5 in RAW_FILES.items():
             data = archive.read(f"files/data/MNIST/raw/{name}")
             assert hashlib.md5(data).hexdigest() == md5, name
-        shipped = archive.read("files/lab_checks.py")
-    assert shipped == (MASTER.parent / "lab_checks.py").read_bytes()
+        shipped = {n: archive.read(n) for n in archive.namelist() if n.startswith("files/lab_")}
+    assert shipped == {f"files/{name}": data for name, data in LAB.checks_files().items()}
+    assert len(shipped) >= 12  # the package: __init__, common, doubles and one per problem
 
 
 def test_student_notebook_holds_public_checks_only(built):

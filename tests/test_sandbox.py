@@ -87,3 +87,26 @@ def test_scan_leaves_honest_code_alone():
         "TEAM = [{'name': '...', 'canvas_id': '...'}]\nplt.savefig('figure.png')"
     )
     assert scan_cells([(1, honest)]) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("_ = %time __import__('gc').get_objects()", "uses __import__"),  # IPython-only syntax
+        ("%%time\nimport gc\nx = 1", "imports gc"),  # a cell magic's body is code too
+        ("%%capture out\nimport ctypes", "imports ctypes"),
+        ("%timeit -n1 -r1 x = 1", "runs code the scan cannot read"),  # options: not Python
+        ("x = !cat /etc/passwd", "runs !cat"),
+        ("%load_ext evil", "runs %load_ext"),
+        ("get_ipython().run_line_magic('time', 'import gc')", "imports gc"),
+        ("get_ipython().run_line_magic(name, 'x')", "runs %(computed)"),
+        ("ip = get_ipython()", "uses get_ipython"),
+    ],
+)
+def test_scan_reads_cells_as_ipython_runs_them(code, reason):
+    assert reason in " | ".join(f.reason for f in scan_cells([(2, code)]))
+
+
+def test_scan_allows_the_magics_students_use():
+    cells = ["%matplotlib inline\nx = 1", "%time y = 2", "%%time\nz = 3", "x?", "%%capture\nq = 1"]
+    assert scan_cells(list(enumerate(cells))) == []

@@ -47,6 +47,7 @@ from aelab.grading.scan import scan_cells
 from aelab.student_side.objects import StudentError
 
 STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox
+FIRST_ANSWER_S = 20.0  # for the first request after the cells (the doubles): no code of theirs
 ATTEMPTS = 4  # sandbox starts per notebook: the first, and one per hanging cell or test
 CAP_MARKER = "EPOCH_CAP"  # cells that use the lab's epoch cap are its long training runs
 TIME_MESSAGE = "The test ran out of time: does your code finish (e.g. respect num_epochs)?"
@@ -141,8 +142,14 @@ class Judge:
             return stopped
         student = Sandboxed(pipes)
         try:
-            student.deadline = time.monotonic() + STARTUP_S
-            student.send_doubles(self.autograder.doubles)
+            student.deadline = time.monotonic() + FIRST_ANSWER_S
+            try:
+                student.send_doubles(self.autograder.doubles)
+            except SandboxGone as gone:  # an honest worker answers this at once
+                if gone.why != "stuck":
+                    raise
+                lost = "the worker stopped hearing the grader once the cells ran"
+                return self._tampered(progress, lost)
             for index, test in enumerate(self.autograder.tests):
                 if test.key not in progress.verdicts:
                     self._judge_test(student, test, index, progress)
@@ -183,14 +190,14 @@ class Judge:
             event, phase = header.get("event"), header.get("phase")
             if event == "cell" and phase == "start" and current is None and pending:
                 if header.get("index") != pending[0]:
-                    return self._tampered(progress, "cell reports out of order")
+                    return self._tampered(progress, "the grader got cell reports out of order")
                 if not progress.ran:
                     since = progress.time("start-up", since)
                 current, progress.ran = pending.pop(0), True
                 deadline = time.monotonic() + self.options.cell_timeout + GRACE_S
             elif event == "cell" and phase == "end" and current is not None:
                 if header.get("index") != current:
-                    return self._tampered(progress, "cell reports out of order")
+                    return self._tampered(progress, "the grader got cell reports out of order")
                 if header.get("status") == "timeout":
                     progress.skipped[current] = "ran past its time limit"
                 current, deadline = None, time.monotonic() + STARTUP_S
@@ -198,7 +205,7 @@ class Judge:
             elif event == "cells-done" and current is None and not pending:
                 return None
             else:
-                return self._tampered(progress, "reports that were not the worker's")
+                return self._tampered(progress, "the grader got reports that were not the worker's")
 
     def _judge_test(self, student: Sandboxed, test: TestSpec, index: int, progress) -> None:
         """Run one check against the sandboxed notebook; its verdict, made here."""
@@ -229,11 +236,13 @@ class Judge:
     def _gone(self, gone: SandboxGone, progress: _Progress, until: float) -> bool:
         """The sandbox ended, hung or garbled its answers: start again, or not."""
         if gone.why == "garbled":
-            return self._tampered(progress, f"answers that were not the worker's ({gone.detail})")
+            garbled = f"the grader got answers not the worker's ({gone.detail})"
+            return self._tampered(progress, garbled)
         return progress.ran and time.monotonic() < until
 
     def _tampered(self, progress: _Progress, what: str) -> bool:
-        progress.review.append(f"the grader's channel carried {what}: the notebook wrote to it")
+        """The notebook meddled with the channel to the grader: nothing more can be asked."""
+        progress.review.append(f"{what}: the notebook meddled with the worker's channel")
         progress.tampered = True
         return False
 

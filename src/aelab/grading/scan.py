@@ -2,10 +2,13 @@
 
 A lab answer builds datasets, models and training loops; it has no reason to trace the
 interpreter, reach into frames or the garbage collector, start processes, open sockets,
-read ``/proc`` or the autograder's files, or run text as code. Such code never scores
-silently: the submission goes to a person for review, with the line that was found.
-Honest work is not flagged (the reference solution and every realistic mistake in
-``tests/student_work.py`` are checked).
+read ``/proc`` or the autograder's files, or run text as code. Such code is a reason for a
+person to look: the submission goes up for review, with the line that was found. It is not
+what keeps verdicts safe (the checks run outside the notebook's process, see ``judge``).
+Each cell is read as IPython runs it (magics and shell escapes become the calls they are),
+and code given to ``%time``, ``%timeit`` or ``%%capture`` is read too. Honest work is not
+flagged (the reference solution and every realistic mistake in ``tests/student_work.py``
+are checked).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+
+from IPython.core.inputtransformer2 import TransformerManager
 
 # Modules a lab answer never needs: process, thread and signal control, native code, the
 # interpreter's internals, serialisation that runs code, networking, the grading machinery.
@@ -51,8 +56,11 @@ MODULE_NAMES = {
 }  # fmt: skip
 # Library modules whose functions an answer may call but never replace.
 LIBRARIES = {"torch", "nn", "F", "optim", "np", "numpy", "math", "random", "os", "sys", "copy"}
-# IPython line magics an answer may use; any other (and every ``!`` shell line) is flagged.
-MAGICS = {"matplotlib", "config", "time", "timeit", "capture", "load_ext", "autoreload"}
+# IPython magics an answer may use; any other (and every ``!`` shell line) is flagged. Those
+# whose argument (or cell) is code to run have it read as a cell of its own.
+MAGICS = {"matplotlib", "config", "time", "timeit", "capture", "pinfo", "pinfo2"}
+CODE_MAGICS = {"time", "timeit", "capture"}
+_IPYTHON = TransformerManager()
 PATHS = re.compile(
     r"/proc|/sys/|/dev/|/home|/root|/etc|/tmp|/opt|\.\./|~/|\.ssh|tests/|results\.(json|pkl)|"
     r"otter|autograder|gradebook|lab_checks|\.zip\b",
@@ -82,23 +90,41 @@ def scan_cells(cells: list[tuple[int, str]]) -> list[Finding]:
     return findings
 
 
-def _scan(index: int, source: str) -> list[Finding]:
+def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> list[Finding]:
+    """Findings in one cell (or in code a magic runs, ``offset`` lines into its cell)."""
     lines = source.splitlines()
+    first = lines[0].strip() if lines else ""
     try:
-        tree = ast.parse(_without_magics(source))
-    except SyntaxError:
-        return []  # it fails to run as well; nothing of it can execute
+        tree = ast.parse(_IPYTHON.transform_cell(source))
+    except SyntaxError:  # IPython cannot run it either, unless a magic parses it its own way
+        return [Finding(index, offset + 1, first, "runs code the scan cannot read")] * in_magic
+    except Exception:  # IPython's own transformer failing, on whatever input
+        return [Finding(index, offset + 1, first, "the scan cannot read this cell")]
     found: dict[int, str] = {}
+    nested: list[Finding] = []
 
     def flag(node: ast.AST, reason: str) -> None:
         found.setdefault(getattr(node, "lineno", 1), reason)
 
-    for number, line in enumerate(lines, start=1):
-        magic = re.match(r"\s*(!|%%?)(\w*)", line)
-        if magic and (magic[1] == "!" or magic[2] not in MAGICS):
-            found.setdefault(number, f"runs {magic[1]}{magic[2]} (a shell or IPython command)")
+    allowed: set[int] = set()  # get_ipython() calls of magics an answer may use
+    for node in ast.walk(tree):
+        magic = _magic(node)
+        if magic is None:
+            continue
+        kind, name, code = magic
+        if kind not in ("run_line_magic", "run_cell_magic") or name not in MAGICS:
+            flag(node, f"runs {'!' if kind in ('system', 'getoutput') else '%'}{name} "
+                       "(a shell or IPython command)")  # fmt: skip
+            continue
+        allowed.add(id(node.func.value.func))
+        if name in CODE_MAGICS and code is not None:
+            cell_magic = kind == "run_cell_magic"
+            lines_before = offset + (node.lineno if cell_magic else node.lineno - 1)
+            nested += _scan(index, code, lines_before, in_magic=True)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in MODULES:
@@ -142,22 +168,29 @@ def _scan(index: int, source: str) -> list[Finding]:
             and not _is_prose(node.value)
         ):
             flag(node, "names a path or file of the grader")
-    return [
-        Finding(index, line, lines[line - 1].strip() if 0 < line <= len(lines) else "", reason)
+    own = [
+        Finding(
+            index, offset + line, lines[line - 1].strip() if 0 < line <= len(lines) else "", reason
+        )
         for line, reason in sorted(found.items())
     ]
+    return own + nested
 
 
-def _without_magics(source: str) -> str:
-    """IPython's ``%`` and ``!`` lines made harmless for parsing (they are checked apart)."""
-    kept = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        if stripped[:1] in ("%", "!"):
-            kept.append(line[: len(line) - len(stripped)] + "pass")
-        else:
-            kept.append(line)
-    return "\n".join(kept)
+def _magic(node: ast.AST) -> tuple[str, str, str | None] | None:
+    """``get_ipython().<kind>(name, ..., code)`` as (kind, name, its code if any), or None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    owner = node.func.value
+    if not (isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "get_ipython"):
+        return None
+    texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if node.func.attr in ("system", "getoutput"):
+        return node.func.attr, (texts[0].split() or [""])[0] if texts else "", None
+    if not texts or len(texts) != len(node.args):
+        return node.func.attr, "(computed)", None
+    code = texts[-1] if node.func.attr == "run_cell_magic" else texts[1] if len(texts) > 1 else None
+    return node.func.attr, texts[0], code
 
 
 def _reads_environment(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:

@@ -112,6 +112,7 @@ class Baseline:
         self.modules = {name: sys.modules[name] for name in self.MODULES if name in sys.modules}
         self.attributes = {name: dict(vars(module)) for name, module in self.modules.items()}
         self.classes = {name: dict(vars(self._resolve(name))) for name in self.CLASSES}
+        self.own = {name: (names, dict(names())) for name, names in _worker_parts().items()}
         self.process = os.getpid()
 
     @staticmethod
@@ -132,11 +133,28 @@ class Baseline:
             found += _replaced(name, self.attributes[name], vars(module))
         for name, attributes in self.classes.items():
             found += _replaced(name, attributes, vars(self._resolve(name)))
+        for name, (names, before) in self.own.items():
+            now = names()
+            changed = [key for key, value in before.items() if now.get(key) is not value]
+            found += [f"{name}.{key} was replaced" for key in changed if not key.startswith("__")]
         found += [f"a thread started by the notebook is running ({t.name})" for t in _own_threads()]
         others = [p for p in _processes() if p not in (1, self.process)]
         if others:
             found.append(f"{len(others)} process(es) started by the notebook still run")
         return found
+
+
+def _worker_parts() -> dict[str, Any]:
+    """The worker's own names, by module and class: nothing a lab answer has reason to touch.
+
+    (IPython puts the notebook's namespace in ``sys.modules["__main__"]``: this module's own
+    names are its functions' globals.)
+    """
+    objects = sys.modules[InProcess.__module__]
+    parts: dict[str, Any] = {"the worker": lambda: _worker_parts.__globals__}
+    for part in (wire, objects, Answers, InProcess, Ref, Channel):
+        parts[f"the worker's {part.__name__}"] = lambda part=part: vars(part)
+    return parts
 
 
 def _replaced(owner: str, before: dict[str, Any], now: Any) -> list[str]:
@@ -299,7 +317,10 @@ class Answers:
             self.student.doubles = vars(module)
             return None
         if op == "integrity":
-            return self.baseline.problems()
+            patched = [key for key in vars(self.student) if hasattr(InProcess, key)]
+            return self.baseline.problems() + [
+                f"the worker's student.{key} was replaced" for key in patched
+            ]
         if op in ("get", "double", "seed", "ask", "forget"):
             positional, keywords = (args[:-1], args[-1]) if op == "double" else (args, {})
             return getattr(self.student, op)(*positional, **keywords)

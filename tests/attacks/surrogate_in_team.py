@@ -1,0 +1,8 @@
+# base: blank
+# replaces: TEAM = [
+# expect: 0 points
+# A lone surrogate in a TEAM name (it cannot be written as UTF-8).
+TEAM = [
+    {"name": "Eve \ud800 {MARKER}", "canvas_id": "\udfff"},
+    {"name": "\x00\x1b[2J", "canvas_id": "..."},
+]
