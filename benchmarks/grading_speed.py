@@ -9,7 +9,8 @@ tests), and grades one notebook of each kind without the epoch cap to check that
 score is the same. ``--baseline REV`` grades the same class with the code of git revision
 REV (its own build and grader, from a worktree) in the same run.
 
-    .venv/bin/python benchmarks/grading_speed.py [--size 20] [--baseline bafb067] [--full-length]
+    .venv/bin/python benchmarks/grading_speed.py [--size 20] [--complete] [--baseline REV]
+        [--full-length]
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from aelab.grading.runner import RunOptions, grade_notebook  # noqa: E402
 from aelab.lab import load_lab  # noqa: E402
 
 
-def make_class(built: Path, size: int, folder: Path) -> dict[str, str]:
+def make_class(built: Path, size: int, folder: Path, complete: bool = False) -> dict[str, str]:
     """``size`` Canvas-named files: 80 % complete (solution or a round of mistakes), the rest
-    blank or broken; their kinds by file name."""
+    blank or broken (or all complete); their kinds by file name."""
     folder.mkdir(parents=True)
     every = {mistake.question for mistake in work.MISTAKES}
     rounds = max(len([m for m in work.MISTAKES if m.question == q]) for q in every)
@@ -47,9 +48,9 @@ def make_class(built: Path, size: int, folder: Path) -> dict[str, str]:
     for index in range(size):
         user_id = 1000 + index
         name = f"student{index}_{user_id}_{5000 + index}_autoencoders_mnist.ipynb"
-        if index % 10 == 8:
+        if index % 10 == 8 and not complete:
             kinds[name], notebook = "blank", work.blank(built)
-        elif index % 10 == 9:
+        elif index % 10 == 9 and not complete:
             kinds[name], notebook = "broken", None
         elif index % 2 == 0:
             kinds[name], notebook = "solution", work.solution(built)
@@ -98,12 +99,16 @@ def baseline(revision: str, scratch: Path, download: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     try:
         script = f"""
-import sys, time
+import inspect, sys, time
 from pathlib import Path
 from aelab.build import build_assignment
 from aelab.grading import GradingOptions, grade_submissions
 out = Path({str(scratch / "baseline-build")!r})
-build_assignment(out)
+if len(inspect.signature(build_assignment).parameters) > 1:  # revisions with lab.toml
+    from aelab.lab import load_lab
+    build_assignment(out, load_lab(Path("notebooks")))
+else:
+    build_assignment(out)
 options = GradingOptions(autograder_zip=out / "autograder.zip")
 grades = Path({str(scratch / "baseline-grades")!r})
 import os
@@ -126,6 +131,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=20, help="submissions in the class")
     parser.add_argument("--baseline", help="a git revision to grade the same class with")
     parser.add_argument("--full-length", action="store_true", help="check agreement uncapped")
+    parser.add_argument("--complete", action="store_true", help="every submission complete")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="aelab-grading-bench-"))
     built = scratch / "autograder"
@@ -138,7 +144,7 @@ def main() -> None:
     print(f"{cores} cores, {options.workers} workers; build {build_seconds:.0f} s")
 
     download = scratch / "class"
-    kinds = make_class(built, args.size, download)
+    kinds = make_class(built, args.size, download, args.complete)
     finished = [name for name, kind in kinds.items() if not kind.startswith(("blank", "broken"))]
     complete = len(finished)
     wall, cpu, graded = grade(download, scratch / "grades", options)
