@@ -23,8 +23,10 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-HEADER_LIMIT = 64 * 2**20  # bytes of one header (a split's 48,000 indices take 300 KB)
-BLOB_LIMIT = 512 * 2**20  # bytes of one frame's tensors together
+# The largest honest frames: a split's 48,000 indices (a 300 KB header), 1,024 images or a
+# VAE's weights (3 MB of tensors). Anything far past that is refused, not allocated.
+HEADER_LIMIT = 8 * 2**20  # bytes of one header
+BLOB_LIMIT = 64 * 2**20  # bytes of one frame's tensors together
 DEPTH_LIMIT = 64
 DTYPES = {
     name: (np.dtype(name), getattr(torch, name))
