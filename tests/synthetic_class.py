@@ -78,6 +78,15 @@ def write(files: dict[str, nbformat.NotebookNode | str], folder: Path) -> Path:
     return folder
 
 
+def zipped(folder: Path) -> Path:
+    """The download as Canvas hands it: one flat zip of the folder's files."""
+    path = folder.with_suffix(".zip")
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in sorted(folder.iterdir()):
+            archive.write(file, file.name)
+    return path
+
+
 def fake_grader(notebook, autograder, mnist, run) -> NotebookGrade:
     """Scores from the notebook's SCORES cell, test by test, as the runner reports them."""
     source = next(c.source for c in notebook.cells if c.source.startswith("SCORES"))

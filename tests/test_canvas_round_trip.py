@@ -20,7 +20,7 @@ from canvas_model import (
     late_score,
     ruby_text,
 )
-from synthetic_class import COLUMN, autograder, fake_grader, grade, notebook, write
+from synthetic_class import COLUMN, autograder, fake_grader, grade, notebook, write, zipped
 
 from aelab.canvas import read_gradebook
 from aelab.grading.gradebook_import import LatePolicy
@@ -89,6 +89,22 @@ def test_a_group_download_without_groups_writes_no_import(zip_path, tmp_path):
     assert "lab_group_1 for user 101" in summary.import_refused
     assert "--groups" in summary.import_refused and summary.changes == []
     assert {r.status for r in summary.rows} == {"graded"}  # graded and fed back all the same
+
+
+def test_one_renamed_student_is_a_warning_not_a_group_assignment(zip_path, tmp_path):
+    students = {"101": ("Doe, Jane", ""), "102": ("Roe, John", ""), "103": ("Poe, Ed", "")}
+    gradebook = read_gradebook(gradebook_csv(tmp_path / "g.csv", COLUMN, students))
+    files = {
+        download_name("Doe, Jane", "101", "5001", NB): notebook(38),
+        download_name("Roe, John", "102", "5002", NB): notebook(30),
+        download_name("Poe, Edgar", "103", "5003", NB): notebook(20),  # renamed since
+    }
+    out = tmp_path / "grades"
+    summary = grade(write(files, tmp_path / "d"), out, zip_path, gradebook)
+    assert summary.import_refused == "" and _cells(out) == {"101": "38", "102": "30", "103": "20"}
+    assert summary.warnings == [
+        "file names that are not their students' (poeedgar for user 103): renamed since the export?"
+    ]
 
 
 def test_a_group_gets_one_grade_and_a_hand_set_grade_keeps_its_group(zip_path, tmp_path):
@@ -253,7 +269,7 @@ def test_an_anonymous_class_goes_back_under_canvas_anon_names(zip_path, tmp_path
         download_name("", "", "5002", NB, late=True, anonymous_id="Q9kLm"): notebook(30),
     }
     out = tmp_path / "grades"
-    summary = grade(write(files, tmp_path / "d"), out, zip_path, gradebook)
+    summary = grade(zipped(write(files, tmp_path / "d")), out, zip_path, gradebook)
     assert sorted(r.user_id for r in summary.rows) == ["anon_Q9kLm", "anon_aB3xZ"]
     assert summary.anonymous == 2 and summary.import_refused == ""
     attachments = {"5001": ("anon_aB3xZ", NB), "5002": ("anon_Q9kLm", NB)}
@@ -427,6 +443,9 @@ def test_no_page_fetches_anything_remote_in_chromium(zip_path, tmp_path):
             for path in pages:
                 page.goto(path.as_uri())
                 page.wait_for_load_state("networkidle")
+            # the report's own figures are embedded, and the policy lets them show
+            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+            assert sizes and min(sizes) > 100, sizes
             browser.close()
     finally:
         server.shutdown()
@@ -492,6 +511,19 @@ def test_surrogates_controls_and_odd_bytes_reach_every_output_safely(zip_path, t
     for page in (out / "feedback").iterdir():
         page.read_text(encoding="utf-8")
     check_import(out)
+
+
+def test_a_zip_whose_names_are_not_utf8_is_refused_with_the_way_out(zip_path, tmp_path, capsys):
+    from aelab.cli import main
+
+    download = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("doejane_101_5001_lab\u00e9.ipynb", json.dumps(notebook(38)))
+    download.write_bytes(download.read_bytes().replace("lab\u00e9".encode(), b"lab\xff\xa9"))
+    args = ["grade", str(download), "--autograder", str(zip_path), "--out", str(tmp_path / "g")]
+    assert main([*args, "--unsafe-no-sandbox"]) == 1
+    error = capsys.readouterr().err
+    assert "a file name in the zip is not UTF-8" in error and "pass the folder" in error
 
 
 def test_every_writer_survives_any_string(tmp_path):

@@ -123,7 +123,7 @@ def _grade(args: argparse.Namespace) -> int:
     )
     try:
         summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
-    except (AutograderError, ManualScoresError) as error:
+    except (AutograderError, ManualScoresError, zipfile.BadZipFile) as error:
         print(f"{error}\nNothing was written.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -81,7 +81,13 @@ def collect_files(source: Path, out: Path) -> list[Path]:
     if source.is_dir():
         return sorted(p for p in source.rglob("*") if p.is_file() and not _hidden(p))
     target = out / "submissions"
-    with zipfile.ZipFile(source) as archive:
+    try:
+        archive = zipfile.ZipFile(source)
+    except UnicodeDecodeError as error:  # a name flagged UTF-8 that is not: no Canvas zip
+        raise zipfile.BadZipFile(
+            f"{source}: a file name in the zip is not UTF-8 ({error}); unzip it and pass the folder"
+        ) from error
+    with archive:
         for member in archive.infolist():
             name = Path(member.filename).name
             if member.is_dir() or _hidden(Path(member.filename)) or name in ("", ".", ".."):

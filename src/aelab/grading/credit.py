@@ -126,27 +126,31 @@ def read_groups(path: Path) -> dict[str, list[str]]:
     return groups
 
 
-def group_names(rows: list[Row], students: dict[str, dict[str, str]]) -> str:
-    """Why the download looks like a group assignment's, or "" when it does not.
+def group_names(rows: list[Row], students: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """Why the download looks like a group assignment's (no import), or a warning, or neither.
 
     content_zipper.rb names a group assignment's files after each group (#representatives
-    renames the group's representative to the group), not after the student whose id follows.
+    renames each group's representative to the group), not after the student whose id
+    follows: most files then carry another name. A few such files are a warning (a name
+    changed since the export?).
     """
+    named = [row for row in rows if row.user_id in students]
     found = sorted(
         {
             f"{row.student} for user {row.user_id}"
-            for row in rows
-            if row.user_id in students
-            and row.student != file_name_of(students[row.user_id]["Student"])
+            for row in named
+            if row.student != file_name_of(students[row.user_id]["Student"])
         }
     )
     if not found:
-        return ""
+        return "", ""
     shown = "; ".join(found[:3]) + ("; …" if len(found) > 3 else "")
+    if 2 * len(found) <= len({row.user_id for row in named}):
+        return "", f"file names that are not their students' ({shown}): renamed since the export?"
     return (
         f"{len(found)} file names carry another name than their student's ({shown}): this looks "
         "like a group assignment, where Canvas gives one member's grade to the whole group "
         "(abstract_assignment.rb#grade_student). No gradebook import was written: export the "
         "assignment's group set from Canvas (its groups CSV, with canvas_user_id and group_name) "
         "and run again with --groups."
-    )
+    ), ""

@@ -174,10 +174,11 @@ def grade_submissions(
     summary.anonymous = sum(row.user_id.startswith("anon_") for row in rows)
     if gradebook is not None and column is not None:
         possible = sum(autograder.questions.values())
+        refusal, renamed = ("", "") if options.groups else group_names(rows, students)
         mismatch = points_mismatch(gradebook, column, possible, written_possible)
-        summary.warnings = [mismatch] if mismatch else []
-        summary.import_refused = "" if options.groups else group_names(rows, students)
-        if summary.import_refused:
+        summary.warnings = [warning for warning in (mismatch, renamed) if warning]
+        summary.import_refused = refusal
+        if refusal:
             remove_import(out)
         else:
             summary.changes = write_import(gradebook, column, scores, out, _rules(rows, options))

@@ -244,8 +244,9 @@ def write_feedback(
     (``aelab.canvas.comment_file_name``): the student's user id (or anonymous id) and an
     attachment id of their own submission. A partner who did not submit has no attachment,
     so their page is in ``folder`` only, and their ids are returned; in a group assignment
-    Canvas gives the file of one member to every member of the group (#generate_comments
-    _from_files → ``group_students``), so a member of the submitter's group is not listed.
+    Canvas gives the file of one member to every member of the group
+    (abstract_assignment.rb#generate_comments_from_files → ``group_students``), so a member
+    of the submitter's group is not listed.
     """
     folder.mkdir(parents=True, exist_ok=True)
     group_of = {member: group for group, members in (groups or {}).items() for member in members}
