@@ -79,7 +79,10 @@ def graded_class(built, tmp_path_factory):
     os.environ.update(HOME=str(home), CANVAS_API_TOKEN=canvas_class.TOKEN)
     try:
         options = GradingOptions(
-            out / "autograder.zip", workers=2, run=RunOptions(cell_timeout=45.0)
+            out / "autograder.zip",
+            workers=2,
+            run=RunOptions(cell_timeout=45.0),
+            groups=canvas_class.GROUPS,
         )
         results = root / "grades"
         summary = grade_submissions(download, results, options, gradebook, column, False)
@@ -96,3 +99,18 @@ def graded_class(built, tmp_path_factory):
         results=results, summary=summary, options=options, gradebook=gradebook, column=column,
         download=download, connections=connections, changed=changed, port=port, planted=planted,
     )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _every_import_is_what_changes_csv_says(request):
+    """After each test: every gradebook_import.csv it wrote, imported by the model of Canvas
+    (canvas_model.py), stores exactly what its changes.csv says, clearing nothing."""
+    yield
+    tmp_path = request.node.funcargs.get("tmp_path")
+    passed = getattr(request.node, "rep_call", None) and request.node.rep_call.passed
+    if tmp_path is None or not passed:
+        return
+    from canvas_model import check_import
+
+    for path in tmp_path.rglob("gradebook_import.csv"):
+        check_import(path.parent)

@@ -11,12 +11,20 @@ from aelab.canvas import (
     Change,
     GradebookError,
     comment_file_name,
+    file_name_of,
     parse_submission_name,
     read_gradebook,
+    stored_text,
 )
 from aelab.grading.collect import Row, rows_and_latest
 from aelab.grading.credit import credit_teams
-from aelab.grading.gradebook_import import plan_changes, summary_line, write_import
+from aelab.grading.gradebook_import import (
+    ImportRules,
+    LatePolicy,
+    plan_changes,
+    summary_line,
+    write_import,
+)
 from aelab.grading.runner import GRADED
 from aelab.submissions import (
     NotGradableError,
@@ -71,6 +79,16 @@ def _gradebook(tmp_path, text=GRADEBOOK, name="gradebook.csv"):
         ("doejane_101_5007_autoencoders_mnist_2026_11_24T10_00.zip",
          ("doejane", "101", "", "5007", "autoencoders_mnist_2026_11_24T10_00.zip", False,
           "upload")),
+        # LATE is Canvas's only upper case, right before the id: a name is lower case
+        ("kate_late_101_5008_lab.ipynb", ("kate_late", "101", "", "5008", "lab.ipynb", False,
+                                          "upload")),
+        ("doejane_101_5009_late_LATE.ipynb", ("doejane", "101", "", "5009", "late_LATE.ipynb",
+                                              False, "upload")),
+        # a student whose name reduces to "anon": a user id, not a 5-character anonymous id
+        ("anon_101_5010_lab.ipynb", ("anon", "101", "", "5010", "lab.ipynb", False, "upload")),
+        ("anon_LATE_101_5011_lab.ipynb", ("anon", "101", "", "5011", "lab.ipynb", True,
+                                          "upload")),
+        ("anon_aB3xZ_text.html", ("", "", "aB3xZ", "", "text.html", False, "text")),
     ],
 )  # fmt: skip
 def test_content_zipper_names(name, expected):
@@ -86,6 +104,28 @@ def test_group_names_with_numbers_are_read_with_the_gradebooks_ids():
     assert parse_submission_name(name).user_id == "3"  # what the rule alone says
     item = parse_submission_name(name, user_ids={"101", "102"})
     assert (item.name, item.user_id, item.attachment_id) == ("lab_group_3", "101", "555")
+
+
+def test_a_student_named_anon_is_told_apart_by_the_gradebook():
+    """Anonymity.generate_short_id makes 5-character ids; a user id may have 5 digits too."""
+    name = Path("anon_12345_5001_lab.ipynb")
+    assert parse_submission_name(name).anonymous_id == "12345"
+    item = parse_submission_name(name, user_ids={"12345"})
+    assert (item.name, item.user_id, item.anonymous_id) == ("anon", "12345", "")
+
+
+def test_a_user_id_missing_from_the_gradebook_is_read_by_canvas_rule():
+    item = parse_submission_name(Path("gonegil_999_5001_lab.ipynb"), user_ids={"101"})
+    assert (item.name, item.user_id, item.attachment_id) == ("gonegil", "999", "5001")
+
+
+def test_file_names_follow_canvas_sanitising_of_student_names():
+    """content_zipper.rb#get_user_name and #sanitize_file_name (Ruby's [[:word:]])."""
+    assert file_name_of("Doe, Jane") == "doejane"
+    assert file_name_of("O'Neil-Smith, Ann Marie") == "oneilsmithannmarie"
+    assert file_name_of('="=Eq, Al"') == "eqal"  # gradebook_exporter.rb#student_name
+    assert file_name_of("Jose\u0301, Ana") == "jose\u0301ana"  # a combining mark stays
+    assert file_name_of("lab_group_3") == "lab_group_3"
 
 
 def test_names_canvas_did_not_make_are_refused():
@@ -177,9 +217,31 @@ def test_no_change_to_value_rules_decide_what_the_import_changes(tmp_path):
     assert "set in Canvas" in changes["103"].why
     regrade = plan_changes(gradebook, COLUMN, scores, previous={"103": "41"})
     assert [(c.new, c.kind) for c in regrade if c.user_id == "103"] == [("35.5", "changed")]
-    forced = plan_changes(gradebook, COLUMN, scores, previous={}, replace_existing=True)
+    rules = ImportRules(replace_existing=True)
+    forced = plan_changes(gradebook, COLUMN, scores, previous={}, rules=rules)
     assert [(c.new, c.kind) for c in forced if c.user_id == "103"] == [("35.5", "changed")]
     assert Change("1", "x", "41.00", "41", "").kind == "kept"  # same at 2 decimals
+    assert Change("1", "x", "37,50", "37.5", "").kind == "kept"  # decimal_comma_to_period
+
+
+def test_late_policy_scores_follow_late_policy_rb():
+    """LatePolicy#points_deducted (intervals times deduction, at most down to the lowest grade),
+    rounded as Submission#late_points_deducted, then #score_late_or_none."""
+    policy = LatePolicy(late_deduction=10, late_lowest=50)
+    assert policy.late_scores(45, 45) == {40.5, 36.0, 31.5, 27.0, 22.5}
+    assert policy.late_scores(20, 45) == {20.0}  # already under the lowest grade
+    assert LatePolicy(late_deduction=10).late_scores(38, 45) >= {33.5, 29.0, 0.0}
+    assert LatePolicy().late_scores(45, 45) == set()  # no policy given: nothing is guessed
+    assert LatePolicy(missing_grade=0).missing_score(45) == 0.0  # #points_for_missing
+    assert LatePolicy(missing_grade=50).missing_score(45) == 22.5
+
+
+def test_kept_cells_are_written_as_canvas_stores_them():
+    """gradebook_importer.rb sets original_grade to submission.score.to_s (Ruby's Float#to_s);
+    process_gradebook_upload.js sends a cell only when its text differs."""
+    assert [stored_text(c) for c in ("41.00", "40.50", "37,5", "0.00", "EX", "", "N/A")] == [
+        "41.0", "40.5", "37.5", "0.0", "EX", "", "N/A",
+    ]  # fmt: skip
 
 
 def test_import_read_back_with_canvas_matching_clears_nothing(tmp_path):
@@ -192,14 +254,16 @@ def test_import_read_back_with_canvas_matching_clears_nothing(tmp_path):
     assert summary_line(changes) == (
         "1 grades set, 0 changed, 0 cleared; 1 kept as set in Canvas, 0 excused kept"
     )
-    rows = list(csv.reader((out / "gradebook_import.csv").read_text().splitlines()))
+    text = (out / "gradebook_import.csv").read_text()
+    rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", COLUMN]
     assert rows[1][0].strip() == "Points Possible" and rows[2][-1] == "Manual Posting"
     imported = {row[1]: row[-1] for row in rows[3:]}
-    assert imported == {"101": "38", "102": "EX", "103": "41", "104": ""}
+    assert imported == {"101": "38", "102": "EX", "103": "41.0", "104": ""}
+    assert '"Moe, Al","104","s4","amoe","A",""' in text  # a quoted blank: Ruby reads "", not nil
     for user_id, record in gradebook.students().items():
-        old = record[COLUMN]
-        assert imported[user_id] == old or imported[user_id].replace(".", "").isdigit()
+        old, new = record[COLUMN], imported[user_id]
+        assert new == old or Change("", "", old, new, "").kind in ("kept", "set"), user_id
     listed = list(csv.DictReader((out / "changes.csv").read_text().splitlines()))
     assert [(r["user_id"], r["change"]) for r in listed] == [
         ("101", "set"), ("102", "kept"), ("103", "kept"), ("104", "kept"),
@@ -226,15 +290,17 @@ def test_import_keeps_the_semicolon_delimiter(tmp_path):
     assert rows[-1] == ["Doe, Jane", "101", "s1", "jdoe", "A", "37.5"]
 
 
-# ---------------------------------- app/models/assignment.rb: Upload Submission Comments names
+# ------------------------------- app/models/abstract_assignment.rb: Re-Upload Submissions names
 
 
 def test_comment_files_match_canvas_upload_rule():
-    """infer_comment_context_from_filename: the first two all-digit `_` parts."""
-    for name in ("Doe, Jane", "lab_group_3", "Ann-Marie O'Neil 2nd"):
+    """abstract_assignment.rb#infer_comment_context_from_filename: the first two all-digit
+    `_` parts, or anon_<anonymous id>_<attachment id> for a name that starts with anon."""
+    for name in ("Doe, Jane", "lab_group_3", "Ann-Marie O'Neil 2nd", "An On", ""):
         file = comment_file_name(name, "101", "5001", ".html")
         numbers = [part for part in file.split("_") if part.isdigit()][:2]
-        assert numbers == ["101", "5001"], file
+        assert numbers == ["101", "5001"] and not file.startswith("anon"), file
+    assert comment_file_name("", "anon_aB3xZ", "5001", ".html") == "anon_aB3xZ_5001_feedback.html"
 
 
 # ----------------------------------------------------------------------- submitted notebooks
@@ -309,7 +375,7 @@ def _graded(user_id, total, team=()):
 def test_team_scores_go_to_partners_and_conflicts_are_not_guessed():
     rows = [
         _graded("1", 30, team=("1", "2")),  # 2 did not submit: gets 30
-        _graded("3", 20, team=("3", "5")),  # 5 is named twice: no score
+        _graded("3", 20, team=("3", "5")),  # 5 is named twice: the best claim, listed
         _graded("4", 10, team=("4", "5", "9")),  # 9 is not in the gradebook
         _graded("6", 25, team=("6", "7")),  # 6 and 7 both submitted: each keeps their own
         _graded("7", 15, team=("7", "6")),
@@ -317,9 +383,12 @@ def test_team_scores_go_to_partners_and_conflicts_are_not_guessed():
     students = {str(i): {} for i in range(1, 9)}
     totals = {id(row): sum(row.scores.values()) for row in rows}
     scores, conflicts = credit_teams(rows, students, totals)
-    assert scores == {"1": 30, "2": 30, "3": 20, "4": 10, "6": 25, "7": 15}
-    assert rows[0].credited == ["1", "2"]
-    assert any("5 is named by 2 submissions" in c for c in conflicts)
+    assert scores == {"1": 30, "2": 30, "3": 20, "4": 10, "5": 20, "6": 25, "7": 15}
+    assert rows[0].credited == ["1", "2"] and rows[1].credited == ["3", "5"]
+    assert (
+        "5 is named by 2 submissions (3.ipynb (20), 4.ipynb (10)): credited the best "
+        "claimed score, 20" in conflicts
+    )
     assert any(c.startswith("6 submitted and is also named") for c in conflicts)
     assert "partner id 9 is not in the gradebook" in rows[2].reason
     assert "conflict: partner 5" in rows[1].reason

@@ -10,7 +10,9 @@ import zipfile
 
 import pytest
 from canvas_class import COLUMN, HONEST_ANSWER
+from canvas_model import check_import
 
+from aelab.canvas import same_score
 from aelab.data import RAW_FILES, verify_raw_files
 from aelab.grading import grade_submissions
 
@@ -81,18 +83,21 @@ def test_the_import_changes_only_what_it_should_and_lists_every_cell(graded_clas
         "103": "34.5", "104": "0", "111": "38", "113": "0", "114": "0", "119": "38",
         "105": "", "106": "", "112": "", "115": "",  # no autograded score: cell as exported
         "116": "EX",  # excused: kept
-        "117": "41",  # set by hand in Canvas: kept, though the notebook scores 38
-        "118": "20",  # did not submit: kept
+        "117": "41.0",  # set by hand in Canvas: kept (as Canvas stores it), though it scores 38
+        "118": "20.0",  # did not submit: kept
     }  # fmt: skip
     assert {k: cells[k] for k in expected} == expected
     changes = {row["user_id"]: row for row in _csv(results / "changes.csv")}
     assert changes["117"]["change"] == "kept" and "set in Canvas" in changes["117"]["why"]
     assert changes["116"]["why"].startswith("excused in Canvas")
+    assert changes["114"]["group"] == "lab_group_3"
     assert not [row for row in changes.values() if row["change"] == "cleared"]
     before = graded_class.gradebook.students()
     for user_id, cell in cells.items():
         old = before[user_id][COLUMN]
-        assert cell == old or (old in ("", "-") and cell.replace(".", "").isdigit()), user_id
+        assert same_score(old, cell) or old == cell or old in ("", "-"), user_id
+    stored = check_import(results)  # Canvas's import stores what changes.csv says
+    assert (stored["101"], stored["117"], stored["116"]) == ("38.0", "41.0", "EX")
 
 
 def test_feedback_goes_back_to_canvas_by_user_and_attachment_id(graded_class):
@@ -105,6 +110,8 @@ def test_feedback_goes_back_to_canvas_by_user_and_attachment_id(graded_class):
         user_id, attachment_id = [p for p in name.split("_") if p.isdigit()][:2]
         assert name.endswith("_feedback.html") and attachment_id != user_id
     assert "poeed_103_5003_feedback.html" in names and "kimsue_105_5005_feedback.html" in names
+    # one page per student: Moe's notebook page, attached to his HTML copy (shown as a page)
+    assert [n for n in names if "_113_" in n] == ["moeal_113_5014_feedback.html"]
     assert "Autograded: 38 / 38" in jane and HONEST_ANSWER in jane  # her own written answer
     assert "Reference answer" not in jane and "not graded yet" in jane
     partner = (results / "feedback" / "roejohn_102.html").read_text()

@@ -110,3 +110,15 @@ def test_scan_reads_cells_as_ipython_runs_them(code, reason):
 def test_scan_allows_the_magics_students_use():
     cells = ["%matplotlib inline\nx = 1", "%time y = 2", "%%time\nz = 3", "x?", "%%capture\nq = 1"]
     assert scan_cells(list(enumerate(cells))) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("import os as _o\n_o.write(5, b'')", "uses os.write"),
+        ("import sys as _s\nm = _s.modules['signal']", "uses sys.modules"),
+        ("import student_side.worker", "imports student_side.worker"),
+    ],
+)
+def test_scan_sees_through_import_aliases(code, reason):
+    assert reason in " | ".join(f.reason for f in scan_cells([(2, code)]))

@@ -132,10 +132,11 @@ def test_the_tiny_lab_is_graded_end_to_end_with_its_own_defaults(tmp_path, tiny_
     }.items():
         nbformat.write(notebook, download / name)
     gradebook = tmp_path / "gradebook.csv"
+    names = {101: "Doe, Jane", 102: "Roe, John", 103: "Poe, Ed", 104: "Moe, Al"}  # as named above
     gradebook.write_text(
         "Student,ID,SIS User ID,SIS Login ID,Section,Tiny Lab (77),Other Lab (78)\n"
         "    Points Possible,,,,,3.00,10.00\n"
-        + "".join(f'"S, {i}",{i},,,A,,\n' for i in (101, 102, 103, 104))
+        + "".join(f'"{name}",{i},,,A,,\n' for i, name in names.items())
     )
     args = ["grade", str(download), "--autograder", str(out / "autograder.zip"),
             "--gradebook", str(gradebook), "--out", str(tmp_path / "grades"),
@@ -153,7 +154,7 @@ def test_the_tiny_lab_is_graded_end_to_end_with_its_own_defaults(tmp_path, tiny_
     }
     assert re.search(r"cell \d+ ran past its time limit", rows["103"]["reason"])
     assert "timed out or not run: q1" in rows["104"]["reason"]
-    page = (tmp_path / "grades" / "feedback" / "s104_104.html").read_text()
+    page = (tmp_path / "grades" / "feedback" / "moeal_104.html").read_text()
     assert "The test ran out of time" in page and "Tiny Lab: Adding Numbers" in page
     assert (tmp_path / "grades" / "written" / "q2.html").is_file()
     # the class report comes with every run, for any lab

@@ -216,25 +216,27 @@ def sample_twice(reparameterize: Any, mu: torch.Tensor, logvar: torch.Tensor) ->
     return first, second, tracked, mu.grad, logvar.grad
 
 
-def push_heads_down(model: nn.Module, x: torch.Tensor, steps: int) -> torch.Tensor:
-    """Search inputs that push ``encode``'s outputs down: input i lowers output i.
+def push(model: nn.Module, part: str, x: torch.Tensor, steps: int, sign: float = 1) -> Any:
+    """Search inputs that push the outputs of ``model.<part>`` down (up, for ``sign`` -1).
 
-    Returns each output's value at the last step. A linear head can go below 0; a head
-    ending in ReLU, Sigmoid, Softplus or exp cannot.
+    Input i moves output i (outputs side by side, a tuple's joined). Returns each output's
+    value at the last step: how far down (or up) it could go. A linear layer goes anywhere;
+    one ending in ReLU, Sigmoid, Tanh, Softplus or exp cannot go below 0 (or above 1).
     """
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     x = x.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x], lr=0.1)
-    lowest = torch.zeros(0)
+    reached = torch.zeros(0)
     for _ in range(steps):
-        mu, logvar = model.encode(x)
-        lowest = torch.cat([mu, logvar], dim=1).diagonal()
+        out = getattr(model, part)(x)
+        joined = torch.cat(list(out), dim=1) if isinstance(out, (tuple, list)) else out
+        reached = joined.diagonal()
         optimizer.zero_grad()
-        lowest.sum().backward()
+        (sign * reached).sum().backward()
         optimizer.step()
-    return lowest
+    return reached
 
 
 def loss_gradients(loss: Any, reconstruction: torch.Tensor, x: torch.Tensor, *codes: Any) -> tuple:
@@ -246,7 +248,7 @@ def loss_gradients(loss: Any, reconstruction: torch.Tensor, x: torch.Tensor, *co
     inputs += [code.clone().requires_grad_(True) for code in codes]
     value = loss(inputs[0], x, *inputs[1:])
     value.backward()
-    return (float(value), *(tensor.grad for tensor in inputs))
+    return (float(value.detach()), *(tensor.grad for tensor in inputs))
 
 
 def negative_elbo(model: nn.Module, vae_loss: Any, dataset: TensorDataset) -> float:

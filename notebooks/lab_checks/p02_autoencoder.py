@@ -9,7 +9,7 @@ import torch
 from aelab.student_side.objects import Ref, observe
 
 from .common import ask, attr, call, expect, is_module, need, pair, reseed
-from .doubles import layer_gradients
+from .doubles import layer_gradients, push
 
 
 def new_autoencoder(student: Any, latent_dim: int) -> Ref:
@@ -84,8 +84,8 @@ def encoder_architecture(env: Any) -> None:
     """At least 3 hidden layers with ReLU, 784 inputs, a linear latent layer."""
     student = observe(env)
     reseed(student)
-    encoder = attr(new_autoencoder(student, 2), "encoder")
-    layers = ask("model.encoder", encoder.layers)
+    model = new_autoencoder(student, 2)
+    layers = ask("model.encoder", attr(model, "encoder").layers)
     linear = [layer for layer in layers if layer.kind == "Linear"]
     relus = [layer for layer in layers if layer.kind == "ReLU"]
     expect(
@@ -99,9 +99,13 @@ def encoder_architecture(env: Any) -> None:
         linear[0].in_features == 784 and linear[-1].out_features == 2,
         "The encoder should go from 784 inputs to latent_dim outputs.",
     )
-    latent = call("model.encoder", encoder, 1000 * torch.rand(256, 784))
+    # Search inputs that push each latent value down, and others that push it up: a linear
+    # latent layer goes below -1 and above 1; one ending in ReLU, Sigmoid or Tanh cannot.
+    start = 10 * torch.randn(2, 784)
+    lowest = ask("model.encoder", student.double, push, model, "encoder", start, 61)
+    highest = ask("model.encoder", student.double, push, model, "encoder", start, 61, -1)
     expect(
-        latent.min() < -1 and latent.max() > 1,
+        lowest.min() < -1 and highest.max() > 1,
         "The encoder's last layer should be a Linear layer with no activation after it: latent "
         "codes must be free to take any real value, negative ones included.",
     )

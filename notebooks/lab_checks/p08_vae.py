@@ -10,7 +10,7 @@ import torch
 from aelab.student_side.objects import Ref, observe
 
 from .common import ask, attr, call, expect, need, pair, reseed
-from .doubles import push_heads_down, sample_twice
+from .doubles import push, sample_twice
 from .p02_autoencoder import every_layer_learns
 
 
@@ -153,7 +153,7 @@ def mu_and_logvar_heads_are_linear(env: Any) -> None:
     )
     # Search inputs that push each output down (where the model runs): a linear head can go
     # below 0; a head ending in ReLU, Sigmoid, Softplus or exp cannot.
-    lowest = ask("encode(x)", student.double, push_heads_down, model, x, 61)
+    lowest = ask("encode(x)", student.double, push, model, "encode", x, 61)
     for head, values in (("mu", lowest[:3]), ("logvar", lowest[3:])):
         expect(
             (values < 0).all(),

@@ -2,8 +2,9 @@
 
 Each rule follows Canvas's own source (instructure/canvas-lms), cited where it is used:
 ``lib/content_zipper.rb`` names the downloaded files, ``app/models/attachment.rb`` makes
-duplicate names unique, ``lib/gradebook_importer.rb`` reads the CSV a GSI imports and
-``app/models/assignment.rb`` matches uploaded comment files to submissions.
+duplicate names unique, ``lib/gradebook_importer.rb`` reads the CSV a GSI imports (and
+``ui/features/gradebook_uploads/jquery/process_gradebook_upload.js`` sends what changed) and
+``app/models/abstract_assignment.rb`` matches uploaded comment files to submissions.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aelab.text import clean
 
 # content_zipper.rb#get_filename: [sortable name, "LATE", user id | "anon_<id>"] joined by "_",
 # then "_<attachment id>_<display name>" for an upload, "_text.html" / "_link.html" for a text
@@ -25,7 +29,12 @@ _NOT_ASSIGNMENT = re.compile(
 )
 _TITLE_AND_ID = re.compile(r"^(?P<title>.*) \((?P<id>\d+)\)$")  # Assignment.title_and_id
 _MANUAL_POSTING = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)
+# Anonymity.generate_short_id: SecureRandom.base58(5)
+_ANONYMOUS_ID = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{5}$")
+# gradebook_importer.rb, CSV::Converters[:decimal_comma_to_period]: "37,5" is 37.5
+_NUMBER = re.compile(r"^-?[0-9.,]+$")
 EXCUSED = "EX"
+LATE = "LATE"
 
 
 @dataclass(frozen=True)
@@ -55,27 +64,49 @@ class SubmittedFile:
 def parse_submission_name(path: Path, user_ids: set[str] | None = None) -> SubmittedFile | None:
     """What Canvas's file name says; ``None`` for a name Canvas did not make.
 
-    Canvas reads the first two all-digit ``_`` parts as the user and attachment ids
-    (assignment.rb#infer_comment_context_from_filename). A group's name may hold digits of
-    its own (``lab_group_3_101_555_x.ipynb``): given the gradebook's ``user_ids``, the user
-    id is the first number that is one of them.
+    content_zipper.rb#get_filename joins [name, "LATE" if late, user id or ``anon_<id>``]: so
+    ``LATE`` is Canvas's only where it stands, upper case, just before the id (a name is lower
+    case). A group's name may hold digits of its own (``lab_group_3_101_555_x.ipynb``): given
+    the gradebook's ``user_ids``, the user id is the first number that is one of them; a name
+    whose number is none of them is read by Canvas's own rule, the first number
+    (abstract_assignment.rb#infer_comment_context_from_filename), for the caller to report.
     """
-    tokens = path.name.split("_")
-    late = any(token.upper() == "LATE" for token in tokens[:-1])
-    if "anon" in tokens[:2] and len(tokens) > tokens.index("anon") + 1:
-        at = tokens.index("anon") + 1
-        return _parsed(path, tokens, at, "", tokens[at], late)
+    tokens = clean(path.name).split("_")
+    at = _anonymous_id_at(tokens, user_ids)
+    if at is not None:
+        return _parsed(path, tokens, at, "", tokens[at], late=tokens[0] == LATE)
+    at = _user_id_at(tokens, user_ids)
+    if at is None and user_ids is not None:
+        at = _user_id_at(tokens, None)
+    if at is None:
+        return None
+    late = tokens[at - 1] == LATE
+    name = "_".join(tokens[: at - 1] if late else tokens[:at])
+    return _parsed(path, tokens, at, name, "", late)
+
+
+def _anonymous_id_at(tokens: list[str], user_ids: set[str] | None) -> int | None:
+    """Where the id of ``[LATE_]anon_<id>_…`` is; ``None`` for a student whose name is "anon"."""
+    at = 2 if tokens[:1] == [LATE] else 1
+    if tokens[at - 1 : at] != ["anon"] or len(tokens) <= at + 1:
+        return None
+    if not _ANONYMOUS_ID.match(tokens[at]) or tokens[at] in (user_ids or ()):
+        return None
+    return at if _canvas_tail(tokens[at + 1 :]) else None
+
+
+def _user_id_at(tokens: list[str], user_ids: set[str] | None) -> int | None:
     for at in range(1, len(tokens) - 1):
-        if not tokens[at].isdigit():
-            continue
         known = user_ids is None or tokens[at] in user_ids
-        rest = tokens[at + 1 :]
-        upload = len(rest) >= 2 and rest[0].isdigit()
-        entry = len(rest) == 1 and rest[0] in ("text.html", "link.html")
-        if known and (upload or entry):
-            name = "_".join(t for t in tokens[:at] if t.upper() != "LATE")
-            return _parsed(path, tokens, at, name, "", late)
+        if tokens[at].isdigit() and known and _canvas_tail(tokens[at + 1 :]):
+            return at
     return None
+
+
+def _canvas_tail(rest: list[str]) -> bool:
+    """``<attachment id>_<display name>``, or ``text.html``/``link.html`` for an entry."""
+    upload = len(rest) >= 2 and rest[0].isdigit()
+    return upload or (len(rest) == 1 and rest[0] in ("text.html", "link.html"))
 
 
 def _parsed(path, tokens, at, name, anonymous_id, late) -> SubmittedFile:
@@ -99,21 +130,71 @@ def _parsed(path, tokens, at, name, anonymous_id, late) -> SubmittedFile:
     )
 
 
+def file_name_of(sortable_name: str) -> str:
+    """How a download names a student whose gradebook name is ``sortable_name``.
+
+    content_zipper.rb#get_user_name (``sanitize_user_name``: ``_<digits>_`` loses its
+    underscores, lower case), then #sanitize_file_name (only word characters stay). The
+    gradebook export writes a name that starts with ``=`` as ``="name"``
+    (gradebook_exporter.rb#student_name).
+    """
+    quoted = re.fullmatch(r'="(.*)"', sortable_name)
+    name = re.sub(r"_(\d+)_", r"\1", quoted[1] if quoted else sortable_name).lower()
+    return "".join(c for c in name if _word(c))
+
+
+def _word(character: str) -> bool:
+    """Ruby's ``[[:word:]]``: a letter, a mark, a decimal digit or a connector (``_``)."""
+    category = unicodedata.category(character)
+    return category[0] in "LM" or category in ("Nd", "Pc")
+
+
 def _split_suffix(filename: str) -> tuple[str, str]:
     """``("a.b", ".tar.gz")``-style split, as attachment.rb keeps multi-part extensions."""
     found = re.search(r"(\.[A-Za-z][A-Za-z0-9]*)*(\.[A-Za-z0-9]*)$", filename)
     return (filename[: found.start()], found.group()) if found else (filename, "")
 
 
-def comment_file_name(name: str, user_id: str, attachment_id: str, suffix: str) -> str:
-    """A file name Canvas's "Upload Submission Comments" attaches to ``user_id``'s submission.
+def comment_file_name(name: str, student: str, attachment_id: str, suffix: str) -> str:
+    """A name Canvas's "Re-Upload Submissions" attaches to ``student``'s submission.
 
-    assignment.rb#infer_comment_context_from_filename takes the first two all-digit ``_``
-    parts as the user id and the attachment id (which must be one of that submission's), so
-    the name part keeps no digits and no underscores.
+    abstract_assignment.rb#infer_comment_context_from_filename drops ``LATE``; a name that
+    starts with ``anon`` is read as ``anon_<anonymous id>_<attachment id>``, any other by its
+    first two all-digit ``_`` parts, the user id and the attachment id (which must be one of
+    that submission's). So the name part keeps letters only, and is never "anon".
     """
-    safe = re.sub(r"[^a-z]", "", name.lower()) or "student"
-    return f"{safe}_{user_id}_{attachment_id}_feedback{suffix}"
+    if student.startswith("anon_"):
+        return f"{student}_{attachment_id}_feedback{suffix}"
+    safe = re.sub(r"[^a-z]", "", name.lower())
+    safe = "student" if safe in ("", "anon") else safe
+    return f"{safe}_{student}_{attachment_id}_feedback{suffix}"
+
+
+def canvas_number(cell: str) -> float | None:
+    """The number a gradebook cell holds, read as gradebook_importer.rb reads it; else ``None``.
+
+    CSV::Converters[:decimal_comma_to_period]: the last "." or "," is the decimal point.
+    """
+    cell = cell.strip()
+    if not _NUMBER.match(cell) or not any(c.isdigit() for c in cell):
+        return None
+    *whole, last = re.split(r"[,.]", cell)
+    try:
+        return float(f"{''.join(whole)}.{last}" if whole else last)
+    except ValueError:
+        return None
+
+
+def stored_text(cell: str) -> str:
+    """An exported cell as the upload page compares it: ``submission.score.to_s``.
+
+    gradebook_importer.rb#parse! sets each cell's ``original_grade`` to the stored score's
+    Ruby text (``40.5``, ``41.0``), ``EX`` or ``""``, and process_gradebook_upload.js
+    #populateGradeDataPerSubmission sends every cell whose text differs, so ``40.50`` as
+    exported would be sent again. Ruby's Float#to_s and Python's ``repr`` agree for scores.
+    """
+    value = canvas_number(cell)
+    return cell.strip() if value is None else repr(value)
 
 
 class GradebookError(ValueError):
@@ -194,6 +275,14 @@ class Gradebook:
             )
         return found[0]
 
+    def points_possible(self, column: str) -> float | None:
+        """The column's points possible, from the export's "Points Possible" row."""
+        index = self.header.index(column)
+        for row in self.rows:
+            if row and "Points Possible" in row[0] and index < len(row):
+                return canvas_number(row[index])
+        return None
+
     def cell(self, user_id: str, column: str) -> str:
         """The exported cell of ``user_id`` in ``column`` ("" when there is none)."""
         index = self.header.index(column)
@@ -247,23 +336,22 @@ class Change:
     old: str
     new: str
     why: str
+    group: str = ""  # the student's Canvas group, for a group assignment
 
     @property
     def kind(self) -> str:
         """``"set"`` (was empty), ``"changed"``, ``"cleared"``, ``"kept"``."""
-        if self.new == self.old or _same_score(self.old, self.new):
+        if self.new == self.old or same_score(self.old, self.new):
             return "kept"
         if not self.new:
             return "cleared"
-        return "set" if not self.old else "changed"
+        return "set" if self.old in ("", "-") else "changed"
 
 
-def _same_score(old: str, new: str) -> bool:
+def same_score(old: str, new: str) -> bool:
     """gradebook_importer.rb#no_change_to_value?: equal when rounded to 2 decimals."""
-    try:
-        return round(float(old.replace(",", ".")), 2) == round(float(new), 2)
-    except ValueError:
-        return False
+    first, second = canvas_number(old), canvas_number(new)
+    return first is not None and second is not None and round(first, 2) == round(second, 2)
 
 
 def write_gradebook_import(
@@ -274,17 +362,20 @@ def write_gradebook_import(
 ) -> None:
     """Write the CSV Canvas imports: the export's student columns and ``column`` only.
 
-    Each student's cell is ``new_cells[user id]`` when given, else exactly what the export
-    held (a score, ``EX`` or blank), so Canvas sees no change for them: a blank where the
-    export had a grade would clear it (gradebook_importer.rb#no_change_to_value?).
+    A student in ``new_cells`` gets that value; every other cell is written as Canvas stores
+    it (``stored_text``), so the upload page sends nothing for it. Every field is quoted: Ruby's
+    CSV reads an unquoted empty field as nil, which the upload page would send as "no grade"
+    for a student whose stored grade is blank (``""``), and in a group assignment
+    ``grade_student`` would give that blank to the whole group (abstract_assignment.rb).
+    Canvas's own cells (names, ids, sections) stay exactly as exported.
     """
     keep = [*range(len(gradebook.identity_columns())), gradebook.header.index(column)]
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file, delimiter=gradebook.delimiter)
+    with open(path, "w", newline="", encoding="utf-8", errors="replace") as file:
+        writer = csv.writer(file, delimiter=gradebook.delimiter, quoting=csv.QUOTE_ALL)
         writer.writerow([gradebook.header[i] for i in keep])
         for row in gradebook.rows:
             cells = [row[i] if i < len(row) else "" for i in keep]
             if gradebook.is_student(row):
                 user_id = row[gradebook.id_column].strip()
-                cells[-1] = new_cells.get(user_id, cells[-1])
+                cells[-1] = new_cells.get(user_id, stored_text(cells[-1]))
             writer.writerow(cells)

@@ -62,10 +62,10 @@ def _grade(args: argparse.Namespace) -> int:
     from aelab.grading import GradingOptions, grade_submissions
     from aelab.grading.autograder import AutograderError, read_autograder
     from aelab.grading.credit import read_groups
-    from aelab.grading.gradebook_import import summary_line
+    from aelab.grading.gradebook_import import LatePolicy, points_mismatch
     from aelab.grading.runner import RunOptions
     from aelab.grading.sandbox import Limits, bwrap_available, bwrap_missing_message
-    from aelab.grading.written import ManualScoresError
+    from aelab.grading.written import ManualScoresError, read_questions
 
     if not args.autograder.is_file():
         print(f"No autograder at {args.autograder}: run `aelab build` first.", file=sys.stderr)
@@ -83,9 +83,15 @@ def _grade(args: argparse.Namespace) -> int:
     gradebook = column = None
     try:
         gradebook = read_gradebook(args.gradebook) if args.gradebook else None
-        lab = read_autograder(args.autograder).lab
+        autograder = read_autograder(args.autograder)
+        lab = autograder.lab
         if gradebook is not None:
             column = gradebook.assignment_column(args.assignment or lab.canvas_assignment or None)
+            written = sum(q.points for q in read_questions(args.autograder))
+            possible = sum(autograder.questions.values())
+            warning = points_mismatch(gradebook, column, possible, written)
+            if warning:
+                print(f"Warning: {warning}.")
     except (GradebookError, OSError) as error:
         print(f"Gradebook: {error}", file=sys.stderr)
         return 1
@@ -113,15 +119,24 @@ def _grade(args: argparse.Namespace) -> int:
         replace_existing=args.replace_existing,
         manual=args.manual,
         groups=groups,
+        policy=LatePolicy(args.late_deduction, args.late_lowest, args.missing_grade),
     )
     try:
         summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
-    except (AutograderError, ManualScoresError) as error:
+    except (AutograderError, ManualScoresError, zipfile.BadZipFile) as error:
         print(f"{error}\nNothing was written.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
         return 130
+    _say_what_happened(summary, args, isolation, column)
+    return _report(args)
+
+
+def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column: str | None):
+    """The closing message: counts, conflicts, what to upload to Canvas and how."""
+    from aelab.grading.gradebook_import import summary_line
+
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts().items()))
     print(
         f"{len(summary.rows)} files: {counts}. {summary.graded_now} graded in this run "
@@ -134,19 +149,34 @@ def _grade(args: argparse.Namespace) -> int:
             print(f"Needs review: {row.file}: {row.reason}")
     print(f"Results: {args.out / 'results.csv'}; feedback pages: {args.out / 'feedback'}/")
     upload = args.out / "feedback_upload.zip"
-    print(f"  for Canvas: {upload} (Submissions → Upload Submission Comments)")
+    print(
+        f"  for Canvas: {upload} (Gradebook: the assignment's column ⋮ → Re-Upload Submissions). "
+        "Students see these comments at once unless the assignment's Grade Posting Policy is "
+        "Manually (set it before uploading); then they see them when you post grades."
+    )
     if summary.undeliverable:
         ids = ", ".join(sorted(set(summary.undeliverable)))
-        print(f"  partners with no upload of their own, pages in feedback/ only: {ids}")
+        print(f"  students without an uploaded file of their own, pages in feedback/ only: {ids}")
+    if args.groups:
+        print("  group assignment: Canvas gives each group's page to every member of the group")
+    if summary.anonymous:
+        print(
+            f"  {summary.anonymous} anonymous files: their pages are in the zip under Canvas's "
+            "anon_ names; Canvas takes no imported grades while anonymous grades are unposted "
+            "(README: Anonymous grading)"
+        )
     waiting = summary.written_waiting
     print(
         f"Written answers: a page per question in {args.out / 'written'}/; scores go in "
         f"{args.out / 'manual_scores.csv'} ({waiting} still ungraded), then rerun with --manual."
     )
-    if column:
+    if summary.import_refused:
+        print(f"Canvas import: none. {summary.import_refused}")
+    elif column:
         print(f"Canvas import ({column}): {args.out / 'gradebook_import.csv'}")
         print(f"  {summary_line(summary.changes)}; every cell in {args.out / 'changes.csv'}")
-    return _report(args)
+    for warning in summary.warnings:
+        print(f"Warning: {warning}.")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -237,6 +267,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--manual",
         type=Path,
         help="manual_scores.csv with the written answers' scores filled in (adds them to totals)",
+    )
+    grade.add_argument(
+        "--late-deduction",
+        type=float,
+        metavar="PERCENT",
+        help="the course's late policy, 'Deduct N%% for each late day (or hour)': a regrade "
+        "then recognises its own earlier scores after Canvas deducted from them",
+    )
+    grade.add_argument(
+        "--late-lowest",
+        type=float,
+        default=0.0,
+        metavar="PERCENT",
+        help="the late policy's 'Lowest possible grade', in percent (default 0)",
+    )
+    grade.add_argument(
+        "--missing-grade",
+        type=float,
+        metavar="PERCENT",
+        help="the course's missing policy, 'Grade for missing submissions': a score Canvas "
+        "filled in for missing work may then be replaced",
     )
     grade.add_argument(
         "--replace-existing",

@@ -1,7 +1,7 @@
 """What a student submitted: the notebook inside the file, their team, their written answers.
 
 Nothing here runs the student's code: the team and the answers are read from the
-notebook's text.
+notebook's text, made safe as they are read (``aelab.text.clean``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from aelab.text import clean
 
 CODE_LIMIT = 200_000  # a complete notebook's own code is about 10,000 characters
 ANSWER_PLACEHOLDER = "_Type your answer here, replacing this text._"
@@ -83,8 +85,8 @@ def read_team(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
         if cell.cell_type != "code" or "TEAM" not in cell.source:
             continue
         try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
+            tree = ast.parse(clean(cell.source))
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
             continue
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(
@@ -92,7 +94,9 @@ def read_team(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
             ):
                 try:
                     entries = ast.literal_eval(node.value)
-                except ValueError:
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    return []
+                if not isinstance(entries, (list, tuple)):
                     return []
                 return [_partner(entry) for entry in entries if _partner(entry)]
     return []
@@ -101,8 +105,8 @@ def read_team(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
 def _partner(entry: object) -> dict[str, str] | None:
     if not isinstance(entry, dict):
         return None
-    name = str(entry.get("name", "")).strip()
-    canvas_id = str(entry.get("canvas_id", "")).strip()
+    name = clean(entry.get("name", "")).strip()
+    canvas_id = clean(entry.get("canvas_id", "")).strip()
     name, canvas_id = ("" if v in ("...", "Ellipsis") else v for v in (name, canvas_id))
     return {"name": name, "canvas_id": canvas_id} if name or canvas_id else None
 
@@ -116,7 +120,7 @@ def read_written_answers(notebook: nbformat.NotebookNode) -> list[WrittenAnswer]
     answers: list[WrittenAnswer] = []
     current: WrittenAnswer | None = None
     for cell in notebook.cells:
-        source = cell.source
+        source = clean(cell.source)
         if current is not None and "<!-- END QUESTION -->" in source:
             answers.append(current)
             current = None
@@ -144,4 +148,4 @@ def read_student_code(notebook: nbformat.NotebookNode, scaffold: list[str]) -> s
     """
     given = {cell.strip() for cell in scaffold}
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    return "\n\n".join(cell for cell in code if cell.strip() not in given)[:CODE_LIMIT]
+    return clean("\n\n".join(cell for cell in code if cell.strip() not in given)[:CODE_LIMIT])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.canvas import SubmittedFile, parse_submission_name
+from aelab.text import clean
 
 NOT_GRADED = "not graded"
 GRADABLE = (".ipynb", ".zip")
@@ -44,15 +45,26 @@ class Row:
     code: str = ""  # the student's own code (cells as handed out left out), for the report
 
     @classmethod
-    def of(cls, item: SubmittedFile) -> Row:
-        """A row for a file whose name Canvas made."""
+    def of(cls, item: SubmittedFile, user_ids: set[str] | None = None) -> Row:
+        """A row for a file whose name Canvas made (it says so if the gradebook lacks them)."""
+        missing = user_ids is not None and item.user_id and item.user_id not in user_ids
         return cls(
-            file=item.path.name,
+            file=clean(item.path.name),
             student=item.name,
             user_id=item.student,
             attachment_id=item.attachment_id,
             late=item.late,
+            reason=(
+                f"for the GSI: user id {item.user_id} is not in the gradebook export (exported "
+                "for some sections only, or the student left the course?): no import cell"
+                if missing
+                else ""
+            ),
         )
+
+    def note(self, text: str) -> None:
+        """Add ``text`` to the row's reason."""
+        self.reason = "; ".join(part for part in (self.reason, text) if part)
 
     def apply(self, grade: dict[str, Any]) -> None:
         """Take in what grading found (a ``NotebookGrade`` as a dict)."""
@@ -69,12 +81,18 @@ def collect_files(source: Path, out: Path) -> list[Path]:
     if source.is_dir():
         return sorted(p for p in source.rglob("*") if p.is_file() and not _hidden(p))
     target = out / "submissions"
-    with zipfile.ZipFile(source) as archive:
+    try:
+        archive = zipfile.ZipFile(source)
+    except UnicodeDecodeError as error:  # a name flagged UTF-8 that is not: no Canvas zip
+        raise zipfile.BadZipFile(
+            f"{source}: a file name in the zip is not UTF-8 ({error}); unzip it and pass the folder"
+        ) from error
+    with archive:
         for member in archive.infolist():
             name = Path(member.filename).name
-            if member.is_dir() or _hidden(Path(member.filename)) or not name:
+            if member.is_dir() or _hidden(Path(member.filename)) or name in ("", ".", ".."):
                 continue
-            path = target / name  # Canvas's zip is flat; never write outside target
+            path = target / clean(name)  # Canvas's zip is flat; never write outside target
             if not path.exists() or path.stat().st_size != member.file_size:
                 target.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as packed, open(path, "wb") as unpacked:
@@ -96,10 +114,11 @@ def rows_and_latest(
         item = parse_submission_name(path, user_ids)
         if item is None:
             reason = "file name is not Canvas's <name>_<user id>_<attachment id>_<file name>"
-            rows.append(Row(file=path.name, status="unreadable", reason=reason))
+            rows.append(Row(file=clean(path.name), status="unreadable", reason=reason))
         elif item.kind != "upload":
-            row = Row.of(item)
-            row.status, row.reason = "not a notebook", f"a {item.kind} entry, not an uploaded file"
+            row = Row.of(item, user_ids)
+            row.status = "not a notebook"
+            row.note(f"a {item.kind} entry, not an uploaded file")
             rows.append(row)
         else:
             by_student.setdefault(item.student, []).append(item)
@@ -111,13 +130,13 @@ def rows_and_latest(
             continue
         chosen.append(items[0])
         for other in items[1:]:
-            row = Row.of(other)
+            row = Row.of(other, user_ids)
             if other.suffix in GRADABLE:
                 row.status = NOT_GRADED
-                row.reason = f"the same submission holds {items[0].display_name}, which was graded"
+                row.note(f"the same submission holds {items[0].display_name}, which was graded")
             else:
                 row.status = "not a notebook"
-                row.reason = f"kept for reading; {items[0].display_name} was graded"
+                row.note(f"kept for reading; {items[0].display_name} was graded")
             rows.append(row)
     return rows, chosen
 

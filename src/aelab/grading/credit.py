@@ -1,14 +1,15 @@
 """Who a graded submission's score goes to: its submitter and the partners its TEAM cell names.
 
-A student's own submission decides their score. A student who did not submit and is named
-by exactly one submission gets that submission's score; named by two, they get none and
-the conflict is reported: nothing is guessed. Submissions put up for review score for
-nobody until a person has looked at them.
+A student's own graded submission decides their score: no one else's TEAM cell lowers or
+removes it. A student who did not submit and is named by one submission gets its score;
+named by several, they get the best of the claimed scores and the conflict is listed for
+the GSI. Submissions put up for review score for nobody until a person has looked at them.
 
 In a Canvas group assignment a grade given to one member is given to the whole group
-(``Assignment#grade_student``), so the members of a group (``--groups``, Canvas's groups
-export) all get the one score their group earned, or, when its members' scores differ,
-none, and the conflict is reported.
+(``abstract_assignment.rb#grade_student``), so the members of a group (``--groups``, Canvas's
+groups export) all get the one score their group earned, or, when its members' scores
+differ, none, and the conflict is reported; a TEAM cell never credits someone in another
+group (that grade would reach their whole group).
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from aelab.canvas import file_name_of
 from aelab.grading.collect import Row
 from aelab.grading.runner import GRADED
 
 
 def credit_teams(
-    rows: list[Row], students: dict[str, dict[str, str]], totals: dict[int, float]
+    rows: list[Row],
+    students: dict[str, dict[str, str]],
+    totals: dict[int, float],
+    groups: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """Scores by user id (from ``totals``: a row's ``id()`` → its score) and the conflicts."""
     graded = [row for row in rows if row.status == GRADED]
     own = {row.user_id: row for row in graded}
+    group_of = {member: group for group, members in (groups or {}).items() for member in members}
     named_by: dict[str, list[Row]] = {}
     for row in graded:
         for partner in row.team:
@@ -33,9 +39,9 @@ def credit_teams(
             if partner_id and partner_id != row.user_id:
                 named_by.setdefault(partner_id, []).append(row)
                 if students and partner_id not in students:
-                    _note(row, f"partner id {partner_id} is not in the gradebook")
+                    row.note(f"partner id {partner_id} is not in the gradebook")
             elif not partner_id and partner["name"]:
-                _note(row, f"partner {partner['name']!r} has no Canvas id")
+                row.note(f"partner {partner['name']!r} has no Canvas id")
     scores = {user_id: totals[id(row)] for user_id, row in own.items()}
     for row in graded:
         row.credited = [row.user_id]
@@ -48,18 +54,35 @@ def credit_teams(
                     f"{partner_id} submitted and is also named by {who} with a different score: "
                     "their own submission counts"
                 )
-        elif students and partner_id not in students:
+            continue
+        if students and partner_id not in students:
             continue  # reported on the row: nobody to give the score to
-        elif len(claims) == 1:
-            scores[partner_id] = totals[id(claims[0])]
-            claims[0].credited.append(partner_id)
-        else:
-            conflicts.append(
-                f"{partner_id} is named by {len(claims)} submissions ({who}): no score given"
-            )
-            for row in claims:
-                _note(row, f"conflict: partner {partner_id} also named elsewhere")
+        if partner_id in group_of:  # a grade for them is their whole group's
+            elsewhere = [r for r in claims if group_of.get(r.user_id) != group_of[partner_id]]
+            claims = [r for r in claims if r not in elsewhere]
+            if elsewhere:
+                conflicts.append(
+                    f"{partner_id} (group {group_of[partner_id]!r}) is named by "
+                    f"{', '.join(r.file for r in elsewhere)} of another group: not credited"
+                )
+        if claims:
+            _credit_best(partner_id, claims, totals, scores, conflicts)
     return scores, conflicts
+
+
+def _credit_best(partner_id, claims, totals, scores, conflicts) -> None:
+    """Give ``partner_id`` the best score its ``claims`` hold; list the claims if several."""
+    best = max(claims, key=lambda r: totals[id(r)])
+    scores[partner_id] = totals[id(best)]
+    best.credited.append(partner_id)
+    if len(claims) > 1:
+        listed = ", ".join(f"{r.file} ({totals[id(r)]:g})" for r in claims)
+        conflicts.append(
+            f"{partner_id} is named by {len(claims)} submissions ({listed}): credited the best "
+            f"claimed score, {totals[id(best)]:g}"
+        )
+        for row in claims:
+            row.note(f"conflict: partner {partner_id} also named elsewhere")
 
 
 def credit_groups(
@@ -103,5 +126,31 @@ def read_groups(path: Path) -> dict[str, list[str]]:
     return groups
 
 
-def _note(row: Row, text: str) -> None:
-    row.reason = "; ".join(part for part in (row.reason, text) if part)
+def group_names(rows: list[Row], students: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """Why the download looks like a group assignment's (no import), or a warning, or neither.
+
+    content_zipper.rb names a group assignment's files after each group (#representatives
+    renames each group's representative to the group), not after the student whose id
+    follows: most files then carry another name. A few such files are a warning (a name
+    changed since the export?).
+    """
+    named = [row for row in rows if row.user_id in students]
+    found = sorted(
+        {
+            f"{row.student} for user {row.user_id}"
+            for row in named
+            if row.student != file_name_of(students[row.user_id]["Student"])
+        }
+    )
+    if not found:
+        return "", ""
+    shown = "; ".join(found[:3]) + ("; …" if len(found) > 3 else "")
+    if 2 * len(found) <= len({row.user_id for row in named}):
+        return "", f"file names that are not their students' ({shown}): renamed since the export?"
+    return (
+        f"{len(found)} file names carry another name than their student's ({shown}): this looks "
+        "like a group assignment, where Canvas gives one member's grade to the whole group "
+        "(abstract_assignment.rb#grade_student). No gradebook import was written: export the "
+        "assignment's group set from Canvas (its groups CSV, with canvas_user_id and group_name) "
+        "and run again with --groups."
+    ), ""

@@ -6,7 +6,7 @@ Layout of the output folder::
     gradebook_import.csv   Canvas's gradebook with only this assignment's column filled
     changes.csv            every student's cell: old → new, and why
     feedback/              one page per student who gets a grade or a row to check
-    feedback_upload.zip    the pages, named for Canvas's "Upload Submission Comments"
+    feedback_upload.zip    the pages, named for Canvas's "Re-Upload Submissions"
     written/               a page per written question: every answer, identical ones grouped
     manual_scores.csv      the written answers' scores, to fill in (then --manual)
     rows.json              the run's record: every row, its tests, timings and code
@@ -37,9 +37,15 @@ from aelab.canvas import Change, Gradebook
 from aelab.data import unpack_mnist
 from aelab.grading.autograder import Autograder, read_autograder
 from aelab.grading.collect import Row, collect_files, rows_and_latest
-from aelab.grading.credit import credit_groups, credit_teams
-from aelab.grading.gradebook_import import write_import
-from aelab.grading.outputs import write_feedback, write_results_csv
+from aelab.grading.credit import credit_groups, credit_teams, group_names
+from aelab.grading.gradebook_import import (
+    ImportRules,
+    LatePolicy,
+    points_mismatch,
+    remove_import,
+    write_import,
+)
+from aelab.grading.outputs import WrittenPart, write_feedback, write_results_csv
 from aelab.grading.runner import ERRORED, Judges, RunOptions
 from aelab.grading.sandbox import STUDENT_SIDE
 from aelab.grading.written import (
@@ -60,6 +66,7 @@ from aelab.submissions import (
     read_team,
     read_written_answers,
 )
+from aelab.text import clean
 
 
 @dataclass
@@ -72,6 +79,7 @@ class GradingOptions:
     replace_existing: bool = False  # new scores may replace grades set in Canvas
     manual: Path | None = None  # manual_scores.csv with written answers' scores filled in
     groups: dict[str, list[str]] = field(default_factory=dict)  # Canvas group → user ids
+    policy: LatePolicy = field(default_factory=LatePolicy)  # the course's late policies
 
 
 @dataclass
@@ -84,8 +92,11 @@ class Summary:
     seconds: float
     graded_now: int
     changes: list[Change] = field(default_factory=list)
-    undeliverable: list[str] = field(default_factory=list)  # partners without an upload
+    undeliverable: list[str] = field(default_factory=list)  # students without an upload
     written_waiting: int = 0  # written answers not scored yet
+    warnings: list[str] = field(default_factory=list)  # for the top of the run
+    import_refused: str = ""  # why no gradebook import was written
+    anonymous: int = 0  # rows of anonymous submissions (Canvas imports no grades for them)
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status."""
@@ -109,11 +120,12 @@ def grade_submissions(
     autograder = read_autograder(options.autograder_zip)
     run = replace(options.run, threads=max(1, (os.cpu_count() or 1) // max(1, options.workers)))
     students = gradebook.students() if gradebook else {}
+    user_ids = set(students) or None
     lab = autograder.lab
-    rows, latest = rows_and_latest(collect_files(source, out), lab.master, set(students) or None)
+    rows, latest = rows_and_latest(collect_files(source, out), lab.master, user_ids)
     pending = []
     for item in latest:
-        row = Row.of(item)
+        row = Row.of(item, user_ids)
         rows.append(row)
         work = out / "work" / item.path.stem
         try:
@@ -121,14 +133,17 @@ def grade_submissions(
             notebook = read_notebook(data)
             row.team, row.answers = read_team(notebook), read_written_answers(notebook)
             row.code = read_student_code(notebook, autograder.scaffold)
-            row.reason = _assignment_problem(notebook, autograder)
-        except NotGradableError as problem:
-            row.status, row.reason = problem.status, problem.reason
+            problem = _assignment_problem(notebook, autograder)
+        except NotGradableError as refused:
+            row.status = refused.status
+            row.note(refused.reason)
             continue
         except Exception as error:  # whatever else a submission holds, the run goes on
-            row.status, row.reason = "unreadable", f"could not read the notebook: {error}"
+            row.status = "unreadable"
+            row.note(f"could not read the notebook: {clean(error)}")
             continue
-        if row.reason.startswith("a notebook of"):
+        row.note(problem)
+        if problem.startswith("a notebook of"):
             row.status = ERRORED
             continue
         key = _job_key(data, autograder, run)
@@ -144,27 +159,47 @@ def grade_submissions(
             _run_pending(pending, autograder, mnist, run, options.workers, progress)
 
     questions = read_questions(options.autograder_zip)
+    written_possible = sum(q.points for q in questions)
     manual = read_sheet(options.manual, rows, questions) if options.manual else {}
     written, waiting = written_totals(rows, questions, manual)
     totals = {id(row): sum(row.scores.values()) + written.get(id(row), 0) for row in rows}
-    scores, conflicts = credit_teams(rows, students, totals)
+    scores, conflicts = credit_teams(rows, students, totals, options.groups)
     conflicts += credit_groups(scores, options.groups, rows)
     rows.sort(key=lambda r: (r.student, r.user_id, r.file))
-    write_results_csv(rows, list(autograder.questions), out / "results.csv", written)
+    names = list(autograder.questions)
+    write_results_csv(rows, names, out / "results.csv", written, written_possible)
     _write_record(out / RECORD, rows, autograder, questions, written)
     summary = Summary(rows, scores, conflicts, time.perf_counter() - started, len(pending))
     summary.written_waiting = waiting
+    summary.anonymous = sum(row.user_id.startswith("anon_") for row in rows)
     if gradebook is not None and column is not None:
-        summary.changes = write_import(gradebook, column, scores, out, options.replace_existing)
+        possible = sum(autograder.questions.values())
+        refusal, renamed = ("", "") if options.groups else group_names(rows, students)
+        mismatch = points_mismatch(gradebook, column, possible, written_possible)
+        summary.warnings = [warning for warning in (mismatch, renamed) if warning]
+        summary.import_refused = refusal
+        if refusal:
+            remove_import(out)
+        else:
+            summary.changes = write_import(gradebook, column, scores, out, _rules(rows, options))
     write_sheet(out / SHEET, rows, questions, manual)
     write_pages(out / "written", rows, questions, lab.title)
-    sections = {id(row): feedback_section(row, questions, manual) for row in rows}
-    summary.undeliverable = write_feedback(rows, students, out / "feedback", lab.title, sections)
+    sections = {
+        id(row): WrittenPart(
+            feedback_section(row, questions, manual), written.get(id(row)), written_possible
+        )
+        for row in rows
+    }
+    summary.undeliverable = write_feedback(
+        rows, students, out / "feedback", lab.title, sections, options.groups
+    )
     (out / "summary.json").write_text(
         json.dumps(
             {
                 "counts": summary.counts(),
                 "conflicts": conflicts,
+                "warnings": summary.warnings,
+                "import_refused": summary.import_refused,
                 "seconds": round(summary.seconds, 1),
                 "graded_now": summary.graded_now,
                 "written_answers_waiting": waiting,
@@ -175,6 +210,13 @@ def grade_submissions(
         + "\n"
     )
     return summary
+
+
+def _rules(rows: list[Row], options: GradingOptions) -> ImportRules:
+    """What the import must know of the download: late files (a late group file: all members)."""
+    late = {row.user_id for row in rows if row.late}
+    late |= {m for members in options.groups.values() if late & set(members) for m in members}
+    return ImportRules(options.replace_existing, options.groups, options.policy, frozenset(late))
 
 
 def _write_record(path: Path, rows, autograder: Autograder, questions, written) -> None:
@@ -195,7 +237,9 @@ def _write_record(path: Path, rows, autograder: Autograder, questions, written) 
 
 def _assignment_problem(notebook, autograder: Autograder) -> str:
     """Empty for this lab's notebook; why not otherwise (graded or refused, as the text says)."""
-    name = notebook.metadata.get("otter", {}).get("assignment_name")
+    otter = notebook.metadata.get("otter")
+    name = otter.get("assignment_name") if isinstance(otter, dict) else None
+    name = clean(name) if name else name
     if autograder.assignment is None or name == autograder.assignment:
         return ""
     if not name:

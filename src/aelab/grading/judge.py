@@ -19,9 +19,12 @@ line of JSON.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import resource
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -48,6 +51,7 @@ from aelab.student_side.objects import StudentError
 
 STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox
 FIRST_ANSWER_S = 20.0  # for the first request after the cells (the doubles): no code of theirs
+JUDGE_MEMORY = 4 * 2**30  # bytes of address space for a judge (it needs under 1 GB)
 ATTEMPTS = 4  # sandbox starts per notebook: the first, and one per hanging cell or test
 CAP_MARKER = "EPOCH_CAP"  # cells that use the lab's epoch cap are its long training runs
 TIME_MESSAGE = "The test ran out of time: does your code finish (e.g. respect num_epochs)?"
@@ -208,15 +212,20 @@ class Judge:
                 return self._tampered(progress, "the grader got reports that were not the worker's")
 
     def _judge_test(self, student: Sandboxed, test: TestSpec, index: int, progress) -> None:
-        """Run one check against the sandboxed notebook; its verdict, made here."""
+        """Run one check against the sandboxed notebook; its verdict, made here.
+
+        The check's own work is bounded too (answers far larger than asked for could keep it
+        busy): past the test's limit and the waits it allows, an alarm stops it.
+        """
         started = time.monotonic()
         torch.manual_seed(progress.seed + index)  # the check's own inputs, fresh per notebook
         student.deadline = started + self.options.test_timeout
         check = getattr(self.checks, test.check)
         try:
-            check(student, *test.arguments)
+            with _alarm(self.options.test_timeout + 2 * GRACE_S):
+                check(student, *test.arguments)
             verdict: dict[str, Any] = {"passed": True}
-        except OutOfTime:
+        except (OutOfTime, JudgeOutOfTime):
             verdict = {"passed": False, "error": "TimeLimit", "message": TIME_MESSAGE}
         except SandboxGone as gone:
             message = {"stuck": TIME_MESSAGE, "ended": CRASH_MESSAGE}.get(gone.why, NOT_RUN)
@@ -285,25 +294,57 @@ class Judge:
         return grade
 
 
+class JudgeOutOfTime(BaseException):
+    """A check ran past its time limit in the judge itself."""
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float):
+    """While active, ``JudgeOutOfTime`` is raised in this (the main) thread after ``seconds``."""
+
+    def expire(*_: Any) -> None:
+        raise JudgeOutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _left(cells: list[tuple[int, str]], progress: _Progress) -> list[tuple[int, str]]:
     """The cells still to run: all but those left out for hanging or crashing."""
     return [(index, source) for index, source in cells if index not in progress.skipped]
 
 
 def main() -> None:
-    """Read the set-up, then grade one notebook per line until the input ends."""
+    """Read the set-up, then grade one notebook per line until the input ends.
+
+    A notebook whose grading fails in a way nothing above foresaw gets an ``errored`` grade:
+    the judge goes on with the next one.
+    """
     requests, replies = sys.stdin, sys.stdout
     sys.stdout = sys.stderr  # nothing printed by a library can garble the replies
     setup = json.loads(requests.readline())
     options = options_from_json(setup["options"])
     torch.set_num_threads(1)
+    # Answers are plain data, but a check may still be handed more than it asked for: a soft
+    # cap on the judge's own memory (its sandboxes set their own).
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (JUDGE_MEMORY, hard))
     mnist = Path(setup["mnist"]) if setup.get("mnist") else None
     judge = Judge(read_autograder(Path(setup["autograder"])), mnist, options)
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
     for line in requests:
         cells = [(int(index), str(source)) for index, source in json.loads(line)["cells"]]
-        grade = judge.grade(cells)
+        try:
+            grade = judge.grade(cells)
+        except Exception as error:  # logged for the GSI; the row says only that it failed
+            print(f"aelab judge: grading a notebook failed: {error!r}", file=sys.stderr)
+            grade = NotebookGrade(status=ERRORED, reason="grading failed (the log says why)")
         replies.write(json.dumps({"grade": asdict(grade)}, ensure_ascii=True) + "\n")
         replies.flush()
 

@@ -115,7 +115,7 @@ class Sandboxed:
     def forget(self) -> None:
         """Drop every reference on both sides."""
         self._refs.clear()
-        self._request("forget", [])
+        self._plumbing("forget", [])
 
     def ask(self, key: int, op: str, *args: Any) -> Any:
         """One question about the object ``key`` refers to."""
@@ -129,12 +129,19 @@ class Sandboxed:
 
     def send_doubles(self, source: str) -> None:
         """The checks' test doubles, to be built in the sandbox."""
-        self._request("doubles", [source])
+        self._plumbing("doubles", [source])
 
     def integrity(self) -> list[str]:
         """What the worker found changed since before the notebook ran (a claim, for review)."""
-        found = self._request("integrity", [])
+        found = self._plumbing("integrity", [])
         return [str(line)[:200] for line in found[:20]] if isinstance(found, list) else []
+
+    def _plumbing(self, op: str, args: list) -> Any:
+        """A request that runs none of the notebook's code: any error in its answer is a lie."""
+        try:
+            return self._request(op, args)
+        except (StudentError, OutOfTime):
+            raise SandboxGone("garbled", f"an error in answer to {op}") from None
 
     def _request(self, op: str, args: list) -> Any:
         seconds = self.deadline - time.monotonic()

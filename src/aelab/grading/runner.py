@@ -17,7 +17,6 @@ import queue
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -120,12 +119,10 @@ class _JudgeProcess:
     """One judge: ``python -m aelab.grading.judge``, ready for notebooks."""
 
     def __init__(self, setup: dict[str, Any]) -> None:
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (kept open while the judge lives)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "aelab.grading.judge"],
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
+            stdout=subprocess.PIPE,  # its errors go where the grader's go: the GSI's log
             start_new_session=True,  # Ctrl-C reaches the grader, which ends every judge
         )
         self.lines: queue.Queue = queue.Queue()
@@ -150,14 +147,13 @@ class _JudgeProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        self.log.close()
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
             self.process.stdin.write(json.dumps(message, ensure_ascii=True).encode() + b"\n")
             self.process.stdin.flush()
         except OSError as error:
-            raise JudgeLost(f"the judge stopped ({self._last_words()})") from error
+            raise JudgeLost(f"the judge stopped (exit status {self.process.poll()})") from error
 
     def _receive(self, seconds: float) -> dict[str, Any]:
         try:
@@ -165,7 +161,7 @@ class _JudgeProcess:
         except queue.Empty:
             raise JudgeLost(f"the judge gave no answer in {seconds:.0f} s") from None
         if line is None:
-            raise JudgeLost(f"the judge stopped ({self._last_words()})")
+            raise JudgeLost(f"the judge stopped (exit status {self.process.wait()})")
         return json.loads(line)
 
     def _read(self) -> None:
@@ -173,11 +169,6 @@ class _JudgeProcess:
             self.lines.put(line)
         self.lines.put(None)
 
-    def _last_words(self) -> str:
-        """The last line the judge wrote on its error output (for the row's reason)."""
-        self.log.seek(0)
-        lines = [line for line in self.log.read().decode(errors="replace").splitlines() if line]
-        return lines[-1][:300] if lines else f"exit status {self.process.poll()}"
 
 
 class Judges:
@@ -206,10 +197,11 @@ class Judges:
             if judge is None:
                 judge = self._start()
             grade = judge.grade(runnable_cells(notebook), self.options.timeout + JUDGE_GRACE_S)
-        except JudgeLost as lost:
+        except JudgeLost as lost:  # what went wrong is the GSI's to read, not the student's
+            print(f"aelab grade: a judge was lost: {lost}", file=sys.stderr)
             self._retire(judge)
             judge = None
-            return NotebookGrade(status=ERRORED, reason=f"grading failed: {lost}")
+            return NotebookGrade(status=ERRORED, reason="grading failed (its judge stopped)")
         finally:
             if judge is not None:
                 self.idle.put(judge)

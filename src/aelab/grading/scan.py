@@ -27,6 +27,7 @@ MODULES = {
     "resource", "mmap", "fcntl", "pwd", "sysconfig", "code", "codeop", "atexit", "faulthandler",
     "inspect", "traceback", "otter", "lab_checks", "aelab", "IPython", "ipykernel", "urllib",
     "requests", "http", "asyncio", "shutil", "posix", "runpy", "zipimport", "sqlite3",
+    "student_side",
 }  # fmt: skip
 # Built-ins that run text as code or reach objects by computed names.
 BUILTINS = {
@@ -122,6 +123,14 @@ def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> l
             lines_before = offset + (node.lineno if cell_magic else node.lineno - 1)
             nested += _scan(index, code, lines_before, in_magic=True)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    # `import os as _o`: `_o.write` is `os.write`
+    aliases = {
+        alias.asname: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.asname
+    }
     for node in ast.walk(tree):
         if id(node) in allowed:
             continue
@@ -138,7 +147,10 @@ def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> l
                 flag(node, f"imports {', '.join(a.name for a in node.names)} from {module}")
         elif isinstance(node, ast.Attribute):
             dotted = _dotted(node)
-            base = dotted.split(".")[0]
+            base, _, rest = dotted.partition(".")
+            if base in aliases:
+                dotted = ".".join(part for part in (aliases[base], rest) if part)
+                base = dotted.split(".")[0]
             replacing = isinstance(node.ctx, (ast.Store, ast.Del)) and base in LIBRARIES
             if replacing and not dotted.startswith("torch.backends."):
                 flag(node, f"replaces {dotted}")

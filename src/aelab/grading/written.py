@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aelab.grading.collect import Row
-from aelab.grading.outputs import markdown, page
+from aelab.grading.outputs import markdown, write_page
 from aelab.grading.runner import GRADED, REVIEW
 from aelab.submissions import WrittenAnswer
+from aelab.text import from_spreadsheet_cell, spreadsheet_cell
 
 QUESTIONS_MEMBER = "written_questions.json"  # in the autograder, beside otter's files
 SHEET = "manual_scores.csv"
@@ -100,7 +101,7 @@ def read_sheet(
                     f"{where}: score {value:g} is outside 0..{points[line['question']]:g}"
                 )
                 continue
-            scores[(line["user_id"], line["question"])] = (value, line.get("comment") or "")
+            scores[(line["user_id"], line["question"])] = (value, _comment(line))
     if problems:
         raise ManualScoresError(f"{path}: " + "; ".join(problems))
     return scores
@@ -125,9 +126,13 @@ def write_sheet(
     questions: list[WrittenQuestion],
     scores: dict[tuple[str, str], tuple[float, str]],
 ) -> None:
-    """The sheet to fill in: a row per answer, with any score or comment already given."""
+    """The sheet to fill in: a row per answer, with any score or comment already given.
+
+    A GSI opens it in a spreadsheet: the student's name and answer, and the comment, are
+    written so that no cell runs as a formula (a comment is read back without the guard).
+    """
     earlier = _earlier(path)
-    with open(path, "w", newline="", encoding="utf-8") as file:
+    with open(path, "w", newline="", encoding="utf-8", errors="replace") as file:
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
         for row in _gradable(rows):
@@ -135,9 +140,11 @@ def write_sheet(
             for question in questions:
                 key = (row.user_id, question.name)
                 score, comment = scores.get(key) or earlier.get(key) or ("", "")
+                text = [row.student, answers[question.name], comment]
+                student, answer, comment = (spreadsheet_cell(t) for t in text)
                 writer.writerow(
-                    [row.student, row.user_id, question.name, f"{question.points:g}",
-                     answers[question.name], f"{score:g}" if score != "" else "", comment]
+                    [student, row.user_id, question.name, f"{question.points:g}", answer,
+                     f"{score:g}" if score != "" else "", comment]
                 )  # fmt: skip
 
 
@@ -149,13 +156,14 @@ def _earlier(path: Path) -> dict[tuple[str, str], tuple]:
     with open(path, newline="", encoding="utf-8-sig") as file:
         for line in csv.DictReader(file):
             try:
-                kept[(line["user_id"], line["question"])] = (
-                    float(line["score"]),
-                    line.get("comment") or "",
-                )
+                kept[(line["user_id"], line["question"])] = (float(line["score"]), _comment(line))
             except (KeyError, ValueError, TypeError):
                 continue
     return kept
+
+
+def _comment(line: dict[str, str]) -> str:
+    return from_spreadsheet_cell(line.get("comment") or "")
 
 
 def write_pages(folder: Path, rows: list[Row], questions: list[WrittenQuestion], title: str):
@@ -178,9 +186,7 @@ def write_pages(folder: Path, rows: list[Row], questions: list[WrittenQuestion],
             text = markdown(answer) if answer else '<p class="muted"><em>(blank)</em></p>'
             same = f" — {len(people)} identical answers" if len(people) > 1 else ""
             parts.append(f"<hr><p><strong>{who}</strong>{same}</p>{text}")
-        (folder / f"{question.name}.html").write_text(
-            page(f"{title}: {question.name}", "\n".join(parts)), encoding="utf-8"
-        )
+        write_page(folder / f"{question.name}.html", f"{title}: {question.name}", "\n".join(parts))
 
 
 def feedback_section(row: Row, questions: list[WrittenQuestion], scores: dict) -> str:

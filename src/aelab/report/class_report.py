@@ -40,7 +40,7 @@ def write_report(folder: Path) -> Path:
     (folder / "report.json").write_text(
         json.dumps({**stats, "similar": _without_html(pairs)}, indent=1) + "\n"
     )
-    (folder / "report.html").write_text(render(stats, pairs), encoding="utf-8")
+    (folder / "report.html").write_text(render(stats, pairs), encoding="utf-8", errors="replace")
     return folder / "report.html"
 
 
