@@ -18,6 +18,7 @@ import nbformat
 
 from aelab.data import default_root
 from aelab.lab import load_lab
+from aelab.student_side.objects import InProcess
 
 matplotlib.use("Agg")
 
@@ -37,8 +38,10 @@ class MasterTest:
     call: str  # e.g. 'early_stopping(env, "autoencoder")'
 
     def run(self, env: dict) -> None:
-        """Run the check on ``env``; raises what the check raises."""
-        eval(f"lab_checks.{self.call}", {"lab_checks": lab_checks, "env": env})
+        """Run the check on ``env`` (beside the project's MNIST, as the grader's judge runs it
+        beside its own); raises what the check raises."""
+        student = InProcess(env, data_root=str(default_root()))
+        eval(f"lab_checks.{self.call}", {"lab_checks": lab_checks, "env": student})
 
 
 def master_cells() -> list[nbformat.NotebookNode]:

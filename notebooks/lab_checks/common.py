@@ -13,8 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
-from aelab.student_side.objects import Ref, Run, StudentError
+from aelab.student_side.objects import Ref, Run, StudentError, rebuild
+
+from .doubles import evaluate
 
 LR = 0.001  # Adam's learning rate in Problems 3 and 9
 PROBLEM_1 = "run Problem 1's cell first (it makes the datasets and their loaders)."
@@ -135,3 +138,65 @@ def first_batch(loader: Any, name: str) -> tuple[Any, Any]:
 def reseed(student: Any) -> None:
     """Seed the student's random numbers from the check's own (fresh for each notebook graded)."""
     student.seed(int(torch.randint(0, 2**31 - 1, ())))
+
+
+class MNIST:
+    """One split of the grader's own MNIST: images as bytes, labels, and where each image is."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels  # uint8 [N, 28, 28], int64 [N]
+        self.where: dict[bytes, list[int]] = {}
+        for index, image in enumerate(images.numpy()):
+            self.where.setdefault(image.tobytes(), []).append(index)
+
+    def find(self, image: Any) -> list[int]:
+        """Where ``image`` (a [1, 28, 28] tensor as ``ToTensor`` gives) is in this split."""
+        if not isinstance(image, torch.Tensor) or image.numel() != 784:
+            return []
+        scaled = image.reshape(28, 28).double() * 255
+        if not torch.allclose(scaled, scaled.round(), atol=1e-3):
+            return []
+        return self.where.get(scaled.round().clamp(0, 255).to(torch.uint8).numpy().tobytes(), [])
+
+
+_MNIST: dict[tuple[str, bool], MNIST] = {}
+
+
+def mnist(student: Any, train: bool) -> MNIST | None:
+    """The grader's own MNIST split, where the checks run beside it (not in a student's Jupyter)."""
+    root = getattr(student, "data_root", None)
+    if root is None:
+        return None
+    if (root, train) not in _MNIST:
+        from torchvision import datasets
+
+        split = datasets.MNIST(root=root, train=train, download=False)
+        _MNIST[root, train] = MNIST(split.data, split.targets)
+    return _MNIST[root, train]
+
+
+def rebuilt(student: Any, module: Ref, what: str, x: torch.Tensor) -> nn.Module | None:
+    """``module`` made again here from its layers and weights (None: not torch's own layers).
+
+    A failure if what the module computes (in eval mode, on ``x``) is not what its layers
+    compute. Then what it computes is known here, whatever its process answers.
+    """
+    model = rebuild(ask(what, module.structure))
+    if model is None:
+        return None
+    try:
+        model.load_state_dict(ask(what, module.state))
+    except (RuntimeError, TypeError, KeyError, ValueError):
+        return None
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+    answered = ask(what, student.double, evaluate, module, x)
+    expect(
+        isinstance(answered, torch.Tensor)
+        and answered.shape == expected.shape
+        and torch.allclose(answered.float(), expected, atol=1e-4, rtol=1e-4),
+        "{what} should compute what its layers compute (torch's own, in eval mode).",
+        what=what,
+    )
+    return model

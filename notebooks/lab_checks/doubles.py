@@ -97,6 +97,36 @@ class SmallAutoEncoder(nn.Module):
         return self.decoder(latent), latent
 
 
+class SmallVAE(nn.Module):
+    """A correct VAE of one hidden layer, so that a training check does not need the student's.
+
+    As wide as Problem 8's first layer: on it, two epochs of even plain SGD (a known mistake,
+    which the Adam check catches) lower the error clearly, as they should.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(784, 512), nn.ReLU())
+        self.mu, self.logvar = nn.Linear(512, 2), nn.Linear(512, 2)
+        self.decoder = nn.Sequential(
+            nn.Linear(2, 512), nn.ReLU(), nn.Linear(512, 784), nn.Sigmoid()
+        )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(x)
+        return self.mu(hidden), self.logvar(hidden)
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+
+
 class TinyAutoEncoder(nn.Module):
     """A one-layer autoencoder whose training is deterministic."""
 
@@ -194,6 +224,17 @@ class RecordingDecoder(nn.Module):
 # ---------------------------------------------------------------- probes
 
 
+def evaluate(model: nn.Module, x: torch.Tensor) -> Any:
+    """``model(x)`` in eval mode (no dropout, running statistics), without gradients."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(x)
+    finally:
+        model.train(training)
+
+
 def layer_gradients(model: nn.Module, x: torch.Tensor) -> list[bool]:
     """For each weight tensor of ``model``, whether the reconstruction error reaches it."""
     model.zero_grad()
@@ -249,12 +290,3 @@ def loss_gradients(loss: Any, reconstruction: torch.Tensor, x: torch.Tensor, *co
     value = loss(inputs[0], x, *inputs[1:])
     value.backward()
     return (float(value.detach()), *(tensor.grad for tensor in inputs))
-
-
-def negative_elbo(model: nn.Module, vae_loss: Any, dataset: TensorDataset) -> float:
-    """The VAE's loss per image on ``dataset``'s images, with the student's ``vae_loss``."""
-    images = dataset.tensors[0]
-    x = images.reshape(len(images), -1)
-    with torch.no_grad():
-        mu, logvar = model.encode(x)
-        return float(vae_loss(model.decode(mu), x, mu, logvar)) / len(x)

@@ -1,4 +1,8 @@
-"""Problem 1: the datasets, their split, and a loader for each."""
+"""Problem 1: the datasets, their split, and a loader for each.
+
+Where the checks run beside the grader's own MNIST, the images a dataset or loader serves are
+looked up there: they must be MNIST's, of the right split, at the indices the split names.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import torch
 
 from aelab.student_side.objects import Ref, observe
 
-from .common import PROBLEM_1, ask, attr, expect, first_batch, need
+from .common import PROBLEM_1, ask, attr, expect, first_batch, mnist, need
+
+SPLITS = {"train_dataset": True, "val_dataset": True, "test_dataset": False}  # MNIST train=
 
 
 def _length(value: Any) -> int:
@@ -20,7 +26,8 @@ def dataset_sizes(env: Any) -> None:
     student = observe(env)
     expected = {"train_dataset": 48000, "val_dataset": 12000, "test_dataset": 10000}
     for name, size in expected.items():
-        count = _length(need(student, name, PROBLEM_1))
+        dataset = need(student, name, PROBLEM_1)
+        count = _length(dataset)
         expect(
             count == size,
             "{name} should hold {size} images (the split is 80% / 20% of the 60,000 training "
@@ -29,6 +36,29 @@ def dataset_sizes(env: Any) -> None:
             size=size,
             count=count,
         )
+        _serves_mnist(student, dataset, name, int(torch.randint(0, size, ())))
+
+
+def _serves_mnist(student: Any, dataset: Any, name: str, index: int) -> int | None:
+    """Item ``index`` of the student's ``dataset`` is an MNIST image of its split, and label.
+
+    Returns where the image is in the grader's MNIST (None where that is not at hand).
+    """
+    reference = mnist(student, SPLITS[name])
+    if reference is None:
+        return None
+    item = ask(name, dataset.item, index) if isinstance(dataset, Ref) else None
+    found = reference.find(item[0]) if isinstance(item, (tuple, list)) and len(item) == 2 else []
+    label = item[1] if found else None
+    expect(
+        found and int(torch.as_tensor(label)) == int(reference.labels[found[0]]),
+        "{name}[{index}] should be an MNIST image (of the {split} set, as transforms.ToTensor() "
+        "gives it) with its label.",
+        name=name,
+        index=index,
+        split="training" if SPLITS[name] else "test",
+    )
+    return found[0]
 
 
 def loader_batch_sizes(env: Any) -> None:
@@ -48,6 +78,12 @@ def split_is_a_random_partition(env: Any) -> None:
     expect(
         all(i is not None for i in indices),
         "Make train_dataset and val_dataset with random_split on the full MNIST training set.",
+    )
+    sizes = [len(i) if isinstance(i, (list, tuple, torch.Tensor)) else -1 for i in indices]
+    expect(
+        sizes == [48000, 12000],
+        "train_dataset and val_dataset should index 48,000 and 12,000 images, not {sizes}.",
+        sizes=sizes,
     )
     full = attr(train, "dataset")
     expect(
@@ -74,6 +110,24 @@ def split_is_a_random_partition(env: Any) -> None:
         sorted(train_idx)[:200] != list(range(200)),
         "The split should be random (random_split), not the first 48,000 images.",
     )
+    names = ("train_dataset", "val_dataset")
+    for name, dataset, chosen in zip(names, (train, val), indices, strict=True):
+        for position in torch.randint(0, len(chosen), (4,)).tolist():
+            where = _serves_mnist(student, dataset, name, position)
+            expect(
+                where is None or int(chosen[position]) in _same_image(student, where),
+                "{name}[{position}] should be image {index} of the MNIST training set, as its "
+                "indices say.",
+                name=name,
+                position=position,
+                index=int(chosen[position]),
+            )
+
+
+def _same_image(student: Any, index: int) -> set[int]:
+    """The indices of MNIST's training set that hold the image at ``index`` (a few repeat)."""
+    reference = mnist(student, True)
+    return set(reference.where[reference.images[index].numpy().tobytes()])
 
 
 def loaders_serve_their_datasets(env: Any) -> None:
@@ -91,7 +145,7 @@ def loaders_serve_their_datasets(env: Any) -> None:
             loader=loader_name,
             dataset=dataset_name,
         )
-        images, _ = first_batch(loader, loader_name)
+        images, labels = first_batch(loader, loader_name)
         expect(
             isinstance(images, torch.Tensor) and tuple(images.shape) == (512, 1, 28, 28),
             "A batch of {loader} should be a tensor of shape [512, 1, 28, 28]: give "
@@ -103,6 +157,13 @@ def loaders_serve_their_datasets(env: Any) -> None:
             "Pixel values from {loader} should be floats in [0, 1] (transforms.ToTensor() "
             "scales them; do not normalise them further).",
             loader=loader_name,
+        )
+        reference = mnist(student, SPLITS[dataset_name])
+        expect(
+            reference is None or _labelled_mnist(reference, images, labels),
+            "{loader} should serve MNIST images of the {split} set, with their labels.",
+            loader=loader_name,
+            split="training" if SPLITS[dataset_name] else "test",
         )
     expect(
         not attr(need(student, "test_dataset", PROBLEM_1), "train", False),
@@ -127,3 +188,15 @@ def loader_order(env: Any) -> None:
             "Keep {name} in a fixed order (shuffle=False).",
             name=name,
         )
+
+
+def _labelled_mnist(reference: Any, images: torch.Tensor, labels: Any) -> bool:
+    """Every image of a batch is one of ``reference``'s, with its label."""
+    labels = torch.as_tensor(labels) if not isinstance(labels, Ref) else None
+    if labels is None or labels.shape != (len(images),):
+        return False
+    for image, label in zip(images, labels.tolist(), strict=True):
+        found = reference.find(image)
+        if not found or int(label) not in {int(reference.labels[i]) for i in found}:
+            return False
+    return True

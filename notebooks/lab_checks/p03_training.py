@@ -1,8 +1,10 @@
 """Problem 3 (and Problem 9, whose train_vae "works exactly like train_autoencoder").
 
 Training with early stopping: the loop is run on scripted models (their validation losses
-are the check's), on small real data, and on tiny models whose Adam steps the check
-recomputes itself.
+are the check's, moved and stretched afresh for each notebook), on small real data (the
+grader's own MNIST where it is at hand), and on tiny models whose Adam steps the check
+recomputes itself. Where the check reads a model's weights back, it judges them with its
+own copy of the model, not with answers from the notebook's process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from torch import nn
 
 from aelab.student_side.objects import Ref, observe
 
-from .common import LR, PROBLEM_1, CheckFailed, ask, attr, expect, is_module, need, run
+from .common import LR, PROBLEM_1, CheckFailed, ask, attr, expect, is_module, mnist, need, run
 from .doubles import (
     Gray,
     ImprovingOnValidation,
@@ -71,6 +73,16 @@ def train(function: Ref, name: str, model: Any, *loaders: Any, **options: Any):
         name=name,
     )
     return done.value, [line for line in done.printed.splitlines() if line.strip()], done.calls
+
+
+def scripted(losses: list[float]) -> list[float]:
+    """``losses`` moved and stretched at random, afresh for each notebook graded.
+
+    Every comparison between them, and so where early stopping stops, stays the same.
+    """
+    scale = float(torch.empty(()).uniform_(0.5, 2.0))
+    shift = float(torch.empty(()).uniform_(0.0, 0.05))
+    return [round(scale * loss + shift, 5) for loss in losses]
 
 
 def _run_script(student: Any, kind: str, losses: list[float], num_epochs: int, patience: int):
@@ -128,9 +140,9 @@ EARLY_STOPPING_CASES = (
         12,
         5,
         8,
-        "With validation losses 0.05, 0.04, 0.03, 0.035, 0.036, 0.037, 0.038, 0.039, 0.02, ... "
-        "and early_stopping_patience=5, training should stop after epoch 8 (5 epochs in a row "
-        "without improvement after the best, epoch 3); {name} trained {epochs} epochs.",
+        "With validation losses {losses} and early_stopping_patience=5, training should stop "
+        "after epoch 8 (5 epochs in a row without improvement after the best, epoch 3); {name} "
+        "trained {epochs} epochs.",
     ),
     (
         [0.03, 0.02, 0.025, 0.026, 0.01, 0.005],
@@ -154,8 +166,8 @@ EARLY_STOPPING_CASES = (
         2,
         8,
         "Reset the patience counter to 0 whenever the validation loss improves: with losses "
-        "0.05, 0.06, 0.04, 0.07, 0.03, 0.08, 0.02, 0.09 and early_stopping_patience=2, no two "
-        "epochs in a row fail to improve, so all 8 should run ({name} trained {epochs}).",
+        "{losses} and early_stopping_patience=2, no two epochs in a row fail to improve, so all "
+        "8 should run ({name} trained {epochs}).",
     ),
     (
         [0.03, 0.04, 0.035, 0.036, 0.032, 0.031],
@@ -163,8 +175,8 @@ EARLY_STOPPING_CASES = (
         3,
         4,
         "An epoch improves only if its validation loss is below the best one so far, not merely "
-        "below the previous epoch's: with losses 0.03, 0.04, 0.035, 0.036, 0.032, 0.031 and "
-        "early_stopping_patience=3, stop after epoch 4 ({name} trained {epochs}).",
+        "below the previous epoch's: with losses {losses} and early_stopping_patience=3, stop "
+        "after epoch 4 ({name} trained {epochs}).",
     ),
 )
 
@@ -173,9 +185,10 @@ def early_stopping(env: Any, kind: str) -> None:
     """Stops exactly ``patience`` non-improving epochs after the best, and prints every epoch."""
     student = observe(env)
     name = TRAINERS[kind]
-    for index, (losses, num_epochs, patience, expected, message) in enumerate(EARLY_STOPPING_CASES):
+    for index, (base, num_epochs, patience, expected, message) in enumerate(EARLY_STOPPING_CASES):
+        losses = scripted(base)
         _, _, epochs, lines = _run_script(student, kind, losses, num_epochs, patience)
-        expect(epochs == expected, message, name=name, epochs=epochs)
+        expect(epochs == expected, message, name=name, epochs=epochs, losses=losses[:9])
         if index == 1:
             expect(
                 len(lines) >= expected,
@@ -188,7 +201,7 @@ def early_stopping(env: Any, kind: str) -> None:
 
 def best_weights(env: Any, kind: str) -> None:
     """The returned model has the weights it had after its best epoch."""
-    losses = [0.05, 0.04, 0.03, 0.035, 0.036, 0.037, 0.038, 0.039, 0.02]
+    losses = scripted([0.05, 0.04, 0.03, 0.035, 0.036, 0.037, 0.038, 0.039, 0.02])
     model, returned, epochs, _ = _run_script(observe(env), kind, losses, 9, 5)
     expect(epochs == 8, "{name} should stop after epoch 8 here.", name=TRAINERS[kind])
     weight = returned.state()["weight"].item()
@@ -200,20 +213,47 @@ def best_weights(env: Any, kind: str) -> None:
     )
 
 
-def mnist_loaders(student: Any) -> tuple[Ref, Ref, Ref]:
-    """Loaders of 2,048 training and 1,024 validation images of the student's split.
+def mnist_loaders(student: Any) -> tuple[Ref, Ref, torch.Tensor]:
+    """Loaders of 2,048 training and 1,024 validation images, and those (flattened) here.
 
-    Also returns the validation images, as a dataset of tensors.
-
+    The grader's own MNIST images, drawn afresh for each notebook, where it is at hand (a slip
+    in Problem 1 then costs points there only); else the first images of the student's split.
     Enough: two epochs on them cut a correct model's loss to about 0.30 of where it began
     (the checks ask for 0.7 and 0.8), the same for the solution and two independently
     written notebooks over 30 seeds; every known mistake costs what it did with 4,096.
     """
+    reference = mnist(student, True)
+    if reference is not None:
+        chosen = torch.randperm(len(reference.images))[:3072]
+        images = reference.images[chosen].unsqueeze(1).float() / 255
+        labels = reference.labels[chosen]
+        train = student.double(tensor_loader, images[:2048], labels[:2048], 64, True)
+        val = student.double(tensor_loader, images[2048:], labels[2048:], 512)
+        return train, val, images[2048:].reshape(-1, 784)
     train_set = student.double(first_items, need(student, "train_dataset", PROBLEM_1), 2048)
     val_set = student.double(first_items, need(student, "val_dataset", PROBLEM_1), 1024)
-    train_loader = student.double(loader, train_set, 64, True)
-    val_loader = student.double(loader, val_set, 512)
-    return train_loader, val_loader, val_set
+    x = attr(val_set, "tensors")[0].reshape(-1, 784)
+    return student.double(loader, train_set, 64, True), student.double(loader, val_set, 512), x
+
+
+def trained_here(
+    student: Any, kind: str, double: type[nn.Module], *loaders: Ref, **options: Any
+) -> tuple[nn.Module, nn.Module, Any]:
+    """Train a ``double`` (weights drawn here) with the student's function for ``kind``.
+
+    Returns the model as it started and as training left it, both made here from their
+    weights (the weights of the model the function returned, or else of the one it was
+    given), and what the training run reported.
+    """
+    function, name = trainer(student, kind)
+    start = double()
+    model = student.double(double)
+    model.load(start.state_dict())
+    returned, lines, calls = train(function, name, model, *loaders, **options)
+    state = returned.state()
+    after = double()
+    after.load_state_dict(state if state.keys() == start.state_dict().keys() else model.state())
+    return start, after, (lines, calls)
 
 
 def autoencoder_learns_on_mnist(env: Any) -> None:
@@ -223,22 +263,16 @@ def autoencoder_learns_on_mnist(env: Any) -> None:
     and after are computed here, on the validation images.
     """
     student = observe(env)
-    function, name = trainer(student, "autoencoder")
-    start = SmallAutoEncoder()
-    model = student.double(SmallAutoEncoder)
-    model.load(start.state_dict())
-    train_loader, val_loader, val_set = mnist_loaders(student)
-    x = attr(val_set, "tensors")[0].reshape(-1, 784)
+    train_loader, val_loader, x = mnist_loaders(student)
 
-    def error(weights: dict[str, torch.Tensor]) -> float:
-        judged = SmallAutoEncoder()
-        judged.load_state_dict(weights)
+    def error(model: nn.Module) -> float:
         with torch.no_grad():
-            return torch.mean((judged(x)[0] - x) ** 2).item()
+            return torch.mean((model(x)[0] - x) ** 2).item()
 
-    before = error(start.state_dict())
-    trained, _, _ = train(function, name, model, train_loader, val_loader, num_epochs=2)
-    after = error(_weights_of(trained, model))
+    start, after, _ = trained_here(
+        student, "autoencoder", SmallAutoEncoder, train_loader, val_loader, num_epochs=2
+    )
+    before, after = error(start), error(after)
     expect(
         after < 0.7 * before,
         "Two epochs on 2,048 MNIST images should cut the validation error well down (it went "
@@ -249,17 +283,18 @@ def autoencoder_learns_on_mnist(env: Any) -> None:
     )
 
 
-def _weights_of(trained: Ref, model: Ref) -> dict[str, torch.Tensor]:
-    """The weights of the model training returned: ``model``'s own, whichever object holds them."""
-    state = trained.state()
-    return state if state.keys() == model.state().keys() else model.state()
-
-
 def prints_the_validation_error(env: Any) -> None:
-    """Each epoch's line shows the mean squared error over the validation loader."""
+    """Each epoch's line shows the mean squared error over the validation loader.
+
+    The error is chosen afresh for each notebook (a model that always answers plain gray,
+    validation images of a gray the check picks), with two decimals, so that any printing
+    of it is found; a line of more than six numbers says nothing.
+    """
     student = observe(env)
     function, name = trainer(student, "autoencoder")
-    images = torch.cat([torch.full((4, 1, 28, 28), 0.9), torch.full((4, 1, 28, 28), 0.5)])
+    expected = [0.03, 0.04, 0.05, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12][int(torch.randint(0, 9, ()))]
+    light = 0.5 + (2 * expected) ** 0.5  # half the images this light, half plain gray
+    images = torch.cat([torch.full((4, 1, 28, 28), light), torch.full((4, 1, 28, 28), 0.5)])
     val = student.double(tensor_loader, images, torch.zeros(8), 4)
     _, lines, _ = train(
         function,
@@ -271,14 +306,18 @@ def prints_the_validation_error(env: Any) -> None:
         early_stopping_patience=5,
     )
     number = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
-    shown = [
-        line for line in lines if any(abs(float(n) - 0.08) < 5e-4 for n in number.findall(line))
-    ]
+    shown = []
+    for line in lines:
+        numbers = [float(n) for n in number.findall(line)]
+        if len(numbers) <= 6 and any(abs(n - expected) < 5e-4 for n in numbers):
+            shown.append(line)
     expect(
         len(shown) >= 3,
         "Each epoch's line should show the validation loss, the mean squared error over "
-        "val_loader (0.0800 for this check's model and data); {count} of 3 epochs showed it. "
-        "Print the validation loss (not the training loss) and compute it with nn.MSELoss().",
+        "val_loader ({expected:.4f} for this check's model and data); {count} of 3 epochs "
+        "showed it. Print the validation loss (not the training loss) and compute it with "
+        "nn.MSELoss().",
+        expected=expected,
         count=len(shown),
     )
 
@@ -383,7 +422,14 @@ def adam_steps(env: Any, kind: str) -> None:
     images = 0.9 * torch.rand(16, 1, 28, 28)
     after = trained(start, images, 2)
     data = list(images.view(2, 8, 784))
-    gap = _gap(after, _reference_training(copy.deepcopy(start), data, 2, gradients))
+    reference = _reference_training(copy.deepcopy(start), data, 2, gradients)
+    expect(
+        _gap(start.state_dict(), reference) > 1e-6,
+        "{name}'s steps cannot be checked: its loss gives the model no gradient to learn from "
+        "(compute vae_loss from reconstruction, mu and logvar with torch operations).",
+        name=name,
+    )
+    gap = _gap(after, reference)
     if gap < 1e-5:
         return
     for message, options in (

@@ -42,6 +42,7 @@ def grid_spans_minus_five_to_five(env: Any) -> None:
             name=name,
         )
     grid = need_tensor(student, "latent_grid", PROBLEM_5)
+    expect(grid.numel() == 1250, "latent_grid should have shape [625, 2].")
     points = {(round(a, 4), round(b, 4)) for a, b in grid.reshape(-1, 2).tolist()}
     wanted = {(round(a, 4), round(b, 4)) for a in expected.tolist() for b in expected.tolist()}
     expect(
@@ -52,7 +53,9 @@ def grid_spans_minus_five_to_five(env: Any) -> None:
 
 def grid_reading_order(env: Any) -> None:
     """Row by row from z2 = 5 down to -5; within a row z1 from -5 to 5."""
-    grid = need_tensor(observe(env), "latent_grid", PROBLEM_5).reshape(25, 25, 2)
+    grid = need_tensor(observe(env), "latent_grid", PROBLEM_5)
+    expect(grid.numel() == 1250, "latent_grid should have shape [625, 2].")
+    grid = grid.reshape(25, 25, 2)
     expect(
         torch.allclose(grid[0, :, 1], torch.full((25,), 5.0))
         and torch.allclose(grid[-1, :, 1], torch.full((25,), -5.0)),

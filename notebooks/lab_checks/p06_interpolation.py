@@ -42,31 +42,38 @@ def extrapolation_signature_and_shape(env: Any) -> None:
 
 
 def interpolation_path(env: Any) -> None:
-    """Decoded codes run in equal steps from encoder(digit1) to encoder(digit2), ends included."""
+    """Decoded codes run in equal steps from encoder(digit1) to encoder(digit2), ends included.
+
+    The two digits and the number of images are drawn afresh for each notebook.
+    """
     student = observe(env)
     extrapolate = need(student, "extrapolate_digits", PROBLEM_6)
+    first, last = torch.randperm(10)[:2].tolist()
+    count = int(torch.randint(4, 11, ()))
     # One image per digit d, every pixel d / 10: only interpolating the two *encodings* (not the
     # two images) gives a straight path, since the encoder maps the images onto a curve.
     images = torch.arange(10).float().div(10).view(10, 1, 1, 1).expand(10, 1, 28, 28).clone()
     loader = student.double(tensor_loader, images, torch.arange(10), 10)
     decoder = student.double(RecordingDecoder)
     out = call(
-        "extrapolate_digits(3, 8, ..., num_images=6)",
+        "extrapolate_digits(digit1, digit2, ..., num_images)",
         extrapolate,
-        3,
-        8,
+        first,
+        last,
         loader,
         student.double(CurveEncoder),
         decoder,
-        num_images=6,
+        num_images=count,
     )
     received = attr(decoder, "received")
     expect(received, "extrapolate_digits should decode the interpolated codes with `decoder`.")
     latents = torch.cat(received)
-    expected = torch.stack([torch.linspace(3, 8, 6), torch.linspace(-2.25, -16, 6)], dim=1)
+    curve = torch.linspace(-(first**2) / 4, -(last**2) / 4, count)  # CurveEncoder's second axis
+    expected = torch.stack([torch.linspace(first, last, count), curve], dim=1)
     expect(
-        latents.shape == (6, 2),
-        "Decode num_images latent codes (6 here) in one go, not {count}.",
+        latents.shape == (count, 2),
+        "Decode num_images latent codes ({wanted} here) in one go, not {count}.",
+        wanted=count,
         count=latents.shape[0],
     )
     expect(
@@ -81,8 +88,9 @@ def interpolation_path(env: Any) -> None:
         "encodings: interpolate the codes z1 and z2, not the images.",
     )
     out = as_tensor(out) if as_tensor(out) is not None else torch.zeros(0)
+    shades = torch.linspace(first / 10, last / 10, count)  # what the recording decoder draws
     expect(
-        out.numel() == 6 * 784
-        and torch.allclose(out.reshape(6, -1)[:, 0], torch.linspace(0.3, 0.8, 6), atol=1e-4),
+        out.numel() == count * 784
+        and torch.allclose(out.reshape(count, -1)[:, 0].float(), shades, atol=1e-4),
         "Return the decoded images, in order from digit1 to digit2.",
     )

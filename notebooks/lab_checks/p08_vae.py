@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -45,33 +44,44 @@ def vae_shapes(env: Any) -> None:
 
 
 def reparameterize_mean_and_spread(env: Any) -> None:
-    """Samples centred on mu with standard deviation exp(logvar / 2)."""
+    """Samples centred on mu with standard deviation exp(logvar / 2).
+
+    mu and sigma are drawn afresh for each notebook: one sigma below 1, one above (so that
+    sigma, the variance and logvar itself all differ).
+    """
     student = observe(env)
     reseed(student)
     model = new_vae(student, 2)
     n = 100_000
-    mu = torch.tensor([[1.5, -2.0]]).repeat(n, 1)
-    logvar = torch.tensor([[math.log(0.25), math.log(4.0)]]).repeat(n, 1)
-    z = call("reparameterize(mu, logvar)", attr(model, "reparameterize"), mu, logvar)
+    centre = torch.empty(2).uniform_(-3, 3)
+    sigma = torch.stack([torch.empty(()).uniform_(0.3, 0.6), torch.empty(()).uniform_(1.6, 2.5)])
+    logvar = 2 * torch.log(sigma)
+    z = call(
+        "reparameterize(mu, logvar)",
+        attr(model, "reparameterize"),
+        centre.repeat(n, 1),
+        logvar.repeat(n, 1),
+    )
     expect(
         isinstance(z, torch.Tensor) and tuple(z.shape) == (n, 2),
         "reparameterize should return one sample per row of mu.",
     )
-    std, mean = z.std(0), z.mean(0)
+    std, mean = z.float().std(0), z.float().mean(0)
     expect(std.min() > 0.1, "reparameterize should add random noise (epsilon ~ N(0, I)) to mu.")
     expect(
-        torch.allclose(mean, torch.tensor([1.5, -2.0]), atol=0.05),
-        "The samples should be centred on mu (mu = 1.5 and -2 gave means {a:.3f} and {b:.3f}).",
-        a=mean[0].item(),
-        b=mean[1].item(),
+        torch.allclose(mean, centre, atol=0.05),
+        "The samples should be centred on mu (mu = {mu} gave means {means}).",
+        mu=[round(v, 3) for v in centre.tolist()],
+        means=[round(v, 3) for v in mean.tolist()],
     )
-    variance_used = torch.allclose(std, torch.tensor([0.25, 4.0]), atol=0.1)
+    variance_used = torch.allclose(std, sigma**2, rtol=0.05)
     expect(
-        torch.allclose(std, torch.tensor([0.5, 2.0]), atol=0.05),
-        "For logvar = log(0.25) and log(4) the samples' standard deviations should be 0.5 and 2, "
-        "not {a:.3f} and {b:.3f}{hint}: sigma = exp(0.5 * logvar).",
-        a=std[0].item(),
-        b=std[1].item(),
+        torch.allclose(std, sigma, rtol=0.025, atol=0.01),
+        "For logvar = {logvar} the samples' standard deviations should be {sigma}, not "
+        "{std}{hint}: sigma = exp(0.5 * logvar).",
+        logvar=[round(v, 3) for v in logvar.tolist()],
+        sigma=[round(v, 3) for v in sigma.tolist()],
+        std=[round(v, 3) for v in std.tolist()],
         hint=" (you used the variance exp(logvar) as sigma)" if variance_used else "",
     )
 

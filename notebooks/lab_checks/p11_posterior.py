@@ -8,7 +8,7 @@ import torch
 
 from aelab.student_side.objects import observe
 
-from .common import expect, need_tensor
+from .common import TRAINED_VAE, attr, call, expect, need, need_tensor
 from .p10_prior_samples import has_shape, standard_normal
 
 PROBLEM_11 = "run Problem 11's cell first (it needs `trained_vae`)."
@@ -39,6 +39,20 @@ def posterior_uses_the_reparameterisation_trick(env: Any) -> None:
     mu = need_tensor(student, "latent_mu", PROBLEM_11).reshape(-1, 2)
     logvar = need_tensor(student, "latent_logvar", PROBLEM_11).reshape(-1, 2)
     expect(z.shape == mu.shape, "approx_posterior should have one sample per row of latent_mu.")
+    samples = need_tensor(student, "test_samples", PROBLEM_11)
+    encoded = call(
+        "trained_vae.encode", attr(need(student, "trained_vae", TRAINED_VAE), "encode"),
+        samples.reshape(len(samples), -1),
+    )  # fmt: skip
+    expect(
+        isinstance(encoded, (tuple, list))
+        and len(encoded) == 2
+        and all(isinstance(part, torch.Tensor) for part in encoded)
+        and torch.allclose(encoded[0].float().reshape(mu.shape), mu, atol=1e-4)
+        and torch.allclose(encoded[1].float().reshape(logvar.shape), logvar, atol=1e-4),
+        "latent_mu and latent_logvar should be what the given code makes them: trained_vae's "
+        "encoding of test_samples.",
+    )
     expect(
         not torch.allclose(z, mu),
         "approx_posterior should be samples (mu + sigma * epsilon), not the means mu.",

@@ -18,7 +18,6 @@ import contextlib
 import inspect
 import io
 import re
-from collections import namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,11 +27,27 @@ from torch import nn
 
 PRINTED_LIMIT = 100_000  # characters of a call's printing kept
 PLAIN_DEPTH = 16  # nested tuples/lists/dicts deeper than this come back as a reference
-# Layer kinds a model's description names (anything else is "other"), most specific first.
-LAYERS = (
-    nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Identity,
-    nn.Flatten, nn.Unflatten, nn.Dropout, nn.BatchNorm1d, nn.Sequential, nn.ModuleList,
-)  # fmt: skip
+# The layers a model's structure names, each with the settings that make one again; a module
+# of any other class (a subclass included) is "other", and cannot be made again.
+LAYERS = {
+    "Sequential": (nn.Sequential, ()),
+    "Linear": (nn.Linear, ("in_features", "out_features", "bias")),
+    "ReLU": (nn.ReLU, ()),
+    "LeakyReLU": (nn.LeakyReLU, ("negative_slope",)),
+    "ELU": (nn.ELU, ("alpha",)),
+    "GELU": (nn.GELU, ()),
+    "SiLU": (nn.SiLU, ()),
+    "Sigmoid": (nn.Sigmoid, ()),
+    "Tanh": (nn.Tanh, ()),
+    "Softplus": (nn.Softplus, ("beta", "threshold")),
+    "Identity": (nn.Identity, ()),
+    "Dropout": (nn.Dropout, ("p",)),
+    "Flatten": (nn.Flatten, ("start_dim", "end_dim")),
+    "BatchNorm1d": (
+        nn.BatchNorm1d, ("num_features", "eps", "momentum", "affine", "track_running_stats")
+    ),
+}
+REBUILT_LIMIT = 50_000_000  # weights of a model made again from its structure
 
 
 class StudentError(Exception):
@@ -45,10 +60,6 @@ class StudentError(Exception):
     def __init__(self, kind: str, unfinished: bool = False, detail: str = "") -> None:
         super().__init__(kind)
         self.kind, self.unfinished, self.detail = kind, unfinished, detail
-
-
-# One module of a model: its kind (e.g. "Linear") and, for a Linear, its sizes (else 0).
-Layer = namedtuple("Layer", "kind in_features out_features")
 
 
 class Run:
@@ -96,9 +107,9 @@ class Ref:
         """The names of a function's parameters, in order."""
         return self.student.ask(self.key, "parameters")
 
-    def layers(self) -> list[Layer]:
-        """A model's modules (``obj.modules()``), each described as a ``Layer``."""
-        return [Layer(*layer) for layer in self.student.ask(self.key, "layers")]
+    def structure(self) -> Any:
+        """A model's layers: ``[kind, settings, children]`` (see ``LAYERS`` and ``rebuild``)."""
+        return self.student.ask(self.key, "structure")
 
     def state(self) -> dict[str, torch.Tensor]:
         """A model's weights (``obj.state_dict()``), as tensors."""
@@ -113,6 +124,39 @@ class Ref:
         return self.student.ask(self.key, "unfinished")
 
 
+def rebuild(structure: Any) -> nn.Module | None:
+    """The model a ``structure`` describes, made here (untrained); None if it is not one.
+
+    Only torch's own layers of ``LAYERS``, settings that are numbers, and at most
+    ``REBUILT_LIMIT`` weights: a description from elsewhere is a claim, made real only here.
+    """
+    try:
+        model = _build(structure, 0)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    if model is None or sum(p.numel() for p in model.parameters()) > REBUILT_LIMIT:
+        return None
+    return model
+
+
+def _build(structure: Any, depth: int) -> nn.Module | None:
+    kind, settings, children = structure
+    if kind not in LAYERS or depth > PLAIN_DEPTH or not isinstance(settings, dict):
+        return None
+    cls, names = LAYERS[kind]
+    if set(settings) != set(names) or not all(
+        type(v) in (int, float, bool) for v in settings.values()
+    ):
+        return None
+    sizes = [settings[n] for n in ("in_features", "out_features", "num_features") if n in names]
+    if any(not 0 < size <= 100_000 for size in sizes):
+        return None
+    if kind != "Sequential":
+        return cls(**settings)
+    built = [_build(child, depth + 1) for child in children]
+    return None if None in built else nn.Sequential(*built)
+
+
 def observe(env: Any) -> Any:
     """The student a check asks: ``env`` itself, or an ``InProcess`` over a namespace."""
     return InProcess(env) if isinstance(env, Mapping) else env
@@ -121,13 +165,17 @@ def observe(env: Any) -> Any:
 class InProcess:
     """The student of a namespace in this process: it answers by handling the objects itself."""
 
-    OPS = ("attr", "call", "run", "len", "item", "first", "parameters", "layers", "state",
+    OPS = ("attr", "call", "run", "len", "item", "first", "parameters", "structure", "state",
            "load", "unfinished")  # fmt: skip
 
     def __init__(
-        self, namespace: Mapping[str, Any], doubles: Mapping[str, Callable] | None = None
+        self,
+        namespace: Mapping[str, Any],
+        doubles: Mapping[str, Callable] | None = None,
+        data_root: str | None = None,
     ) -> None:
         self.namespace, self.doubles = namespace, doubles or {}
+        self.data_root = data_root  # data the checks hold themselves (MNIST), if any
         self.objects: dict[int, Any] = {}  # key → object, kept alive while referenced
         self.refs: dict[int, Ref] = {}  # id(object) → its Ref
 
@@ -235,13 +283,16 @@ class InProcess:
     def _parameters(self, obj: Any) -> list[str]:
         return list(inspect.signature(obj).parameters)
 
-    def _layers(self, obj: Any) -> list[tuple[str, int, int]]:
-        found = []
-        for module in obj.modules():
-            kind = next((k.__name__ for k in LAYERS if isinstance(module, k)), "other")
-            sizes = (module.in_features, module.out_features) if kind == "Linear" else (0, 0)
-            found.append((kind, *(int(size) for size in sizes)))
-        return found
+    def _structure(self, obj: Any, depth: int = 0) -> list:
+        kind = next((name for name, (cls, _) in LAYERS.items() if type(obj) is cls), "other")
+        if kind == "other" or depth > PLAIN_DEPTH:
+            return ["other", {}, []]
+        names = LAYERS[kind][1]
+        settings = {name: getattr(obj, name) for name in names if name != "bias"}
+        if "bias" in names:
+            settings["bias"] = obj.bias is not None
+        children = [self._structure(child, depth + 1) for child in obj.children()]
+        return [kind, settings, children if kind == "Sequential" else []]
 
     def _state(self, obj: Any) -> dict[str, torch.Tensor]:
         return {str(key): self.plain(value) for key, value in obj.state_dict().items()}
