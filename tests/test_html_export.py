@@ -10,9 +10,9 @@ import base64
 import time
 from pathlib import Path
 
-import nbconvert
 import nbformat
 import pytest
+from html_pages import TEMPLATES, code_sources, export
 from lab_env import MASTER
 from student_work import MISTAKES
 
@@ -25,16 +25,7 @@ from aelab.master import written_questions
 from aelab.submissions import NotGradableError, read_written_answers
 
 v4 = nbformat.v4
-TEMPLATES = ("lab", "classic")
 PNG = base64.b64encode(bytes(range(256)) * 64).decode()  # an output image's size, not its look
-
-
-def export(notebook, folder: Path, template: str, name: str = "page.html", **options) -> Path:
-    """``notebook`` as ``jupyter nbconvert --to html --template <template>`` writes it."""
-    body, _ = nbconvert.HTMLExporter(template_name=template, **options).from_notebook_node(notebook)
-    path = folder / name
-    path.write_text(body, encoding="utf-8")
-    return path
 
 
 def with_outputs(notebook):
@@ -57,10 +48,6 @@ def master_and_mistakes():
         source = next(source for source in code if mistake.matches(source))
         notebook.cells.append(v4.new_code_cell(mistake.apply(source)))
     return notebook
-
-
-def code_sources(notebook):
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
 @pytest.mark.parametrize("outputs", [False, True], ids=["no-outputs", "outputs"])
