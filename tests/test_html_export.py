@@ -193,6 +193,12 @@ def test_tags_ids_and_the_template_are_read(tmp_path):
         ]
         assert rebuilt.notebook.cells[1].source == "<p><em>hi</em></p>"
         assert rebuilt.data == read_html_export(export(notebook, tmp_path, template)).data
+    notebook.cells.append(v4.new_code_cell("y = 2"))
+    first, second, third = (f'id="cell-id={c.id}"' for c in notebook.cells)
+    page = export(notebook, tmp_path, "lab")  # then a cell without its id, one with another's
+    page.write_text(page.read_text().replace(first, "").replace(third, second))
+    rebuilt = read_html_export(page).notebook
+    assert [c.id for c in rebuilt.cells] == ["html-000", notebook.cells[1].id, "html-002"]
 
 
 def test_the_note_says_where_the_notebook_came_from(tmp_path):

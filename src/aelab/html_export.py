@@ -97,7 +97,7 @@ def read_html_export(path: Path, questions: Sequence[Question] = ()) -> HtmlExpo
     page = _page_text(path.read_bytes())
     cells, template = _read_cells(page)
     notebook = nbformat.v4.new_notebook(
-        cells=[_notebook_cell(cell, index) for index, cell in enumerate(cells)],
+        cells=[_notebook_cell(c, i) for c, i in zip(cells, _cell_ids(cells), strict=True)],
         metadata={"language_info": {"name": "python"}},
     )
     return HtmlExport(notebook, _written_answers(cells, questions), template)
@@ -349,7 +349,7 @@ def _tags(classes: set[str]) -> list[str]:
     return sorted(c.removeprefix("celltag_") for c in classes if c.startswith("celltag_"))
 
 
-def _notebook_cell(cell: _Cell, index: int) -> nbformat.NotebookNode:
+def _notebook_cell(cell: _Cell, cell_id: str) -> nbformat.NotebookNode:
     """The cell as a notebook holds it: code as written, Markdown as sanitised HTML."""
     metadata = {"tags": cell.tags} if cell.tags else {}
     if cell.kind == "code":
@@ -358,14 +358,22 @@ def _notebook_cell(cell: _Cell, index: int) -> nbformat.NotebookNode:
         parts = [f"<!-- {p.mark} -->\n{p.safe.html()}" if p.mark else p.safe.html()
                  for p in cell.parts]  # fmt: skip
         made = nbformat.v4.new_markdown_cell("\n".join(parts).strip(), metadata=metadata)
-    made.id = cell.id if _valid_id(cell.id) else f"html-{index:03d}"  # stable: no random id
+    made.id = cell_id
     return made
 
 
-def _valid_id(cell_id: str) -> bool:
-    """Nbformat's rule for a cell id: 1 to 64 of ``[a-zA-Z0-9-_]``."""
-    return 0 < len(cell_id) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_")
-                                          for c in cell_id)  # fmt: skip
+def _cell_ids(cells: list[_Cell]) -> list[str]:
+    """The page's cell ids, or stable ones where a cell's is missing, invalid or repeated.
+
+    Never nbformat's random ones: the same page always makes the same notebook (and result).
+    """
+    ids, seen = [], set()
+    for index, cell in enumerate(cells):
+        valid = 0 < len(cell.id) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_")
+                                               for c in cell.id)  # nbformat's rule  # fmt: skip
+        ids.append(cell.id if valid and cell.id not in seen else f"html-{index:03d}")
+        seen.add(ids[-1])
+    return ids
 
 
 # --------------------------------------------------------------------- written answers
