@@ -176,6 +176,7 @@ def test_the_sanitiser_keeps_text_and_allowed_tags_only():
         '<a href="javascript:alert(3)">text</a><svg><script>y()</script></svg></p></span>'
     )
     assert sanitised(hostile) == "<div>ok <b>bold</b> 1 &lt; 2 <em>unclosedtext</em></div>"
+    assert sanitised("a\x00b\x1bc\udfff") == "a\ufffdb\ufffdc\ufffd"  # aelab.text.clean
     assert sanitised(sanitised(hostile)) == sanitised(hostile)
     assert sanitised("<b>" * 10_000 + "deep").endswith("deep" + "</b>" * 256)
 

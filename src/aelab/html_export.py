@@ -37,6 +37,7 @@ import nbformat
 from nbconvert.filters import markdown2html
 
 from aelab.submissions import ANSWER_PLACEHOLDER, NotGradableError, WrittenAnswer
+from aelab.text import clean
 
 HTML_SUFFIXES = (".html", ".htm")
 MAX_BYTES = 64 * 2**20  # an export with every figure of this lab is under 2 MB
@@ -158,7 +159,7 @@ class _SafeHtml:
 
     def text(self, data: str) -> None:
         if not self.dropping:
-            self.out.append(html.escape(data, quote=False))
+            self.out.append(html.escape(clean(data), quote=False))  # no control characters
             self.words += _words(data)
 
     def html(self) -> str:
