@@ -148,7 +148,7 @@ def test_one_attempt_a_notebook_wins_over_html_and_the_lab_name_over_others():
     rows, chosen = rows_and_latest(paths, "autoencoders_mnist.ipynb")
     assert sorted(i.path.name for i in chosen) == [
         "doejane_101_901_autoencoders_mnist-1.ipynb",
-        "poeed_103_904_autoencoders_mnist.html",  # its own row says HTML only
+        "poeed_103_904_autoencoders_mnist.html",  # HTML only: graded if it is an export
         "roejohn_102_903_autoencoders_mnist.ipynb",
     ]
     by_file = {row.file: (row.status, row.reason) for row in rows}
@@ -353,7 +353,7 @@ def test_submitted_files_become_notebooks_or_a_reason(tmp_path):
         archive.writestr("lab.ipynb", good)
     assert notebook_bytes(tmp_path / "export.zip", "lab.ipynb") == good.encode()
     cases = {
-        "page.html": ("not a notebook", "HTML only"),
+        "page.html": ("not a notebook", "a .html file"),  # see test_html_export.py
         "broken.zip": ("unreadable", "not a valid zip"),
         "broken.ipynb": ("unreadable", "not a valid notebook"),
         "report.pdf": ("not a notebook", ".pdf"),

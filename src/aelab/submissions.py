@@ -37,12 +37,14 @@ class WrittenAnswer:
     prompt: str
     points: str
     answer: str
+    html: bool = False  # the answer is sanitised HTML (from an HTML export), not Markdown
 
 
 def notebook_bytes(path: Path, notebook_name: str) -> bytes:
     """The notebook a submitted file holds: the file itself, or the one inside an export zip.
 
-    Raises :class:`NotGradableError` for HTML and other files, bad zips, zips without a notebook.
+    Raises :class:`NotGradableError` for other files, bad zips, zips without a notebook (an
+    HTML export is read by :mod:`aelab.html_export`).
     """
     suffix = path.suffix.lower()
     if suffix == ".ipynb":
@@ -61,11 +63,6 @@ def notebook_bytes(path: Path, notebook_name: str) -> bytes:
                 return archive.read(names[0])
         except zipfile.BadZipFile as error:
             raise NotGradableError("unreadable", f"not a valid zip file ({error})") from error
-    if suffix in (".html", ".htm"):
-        raise NotGradableError(
-            "not a notebook",
-            "HTML only: cannot be autograded (no notebook submitted); kept for manual grading",
-        )
     raise NotGradableError("not a notebook", f"a {suffix or 'extension-less'} file, not a notebook")
 
 

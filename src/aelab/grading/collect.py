@@ -3,8 +3,9 @@
 Canvas's download holds the current attempt only (content_zipper.rb adds each submission's
 ``attachment_ids``); a student's several files are several attachments of that attempt,
 such as the notebook and its HTML copy. A gradable notebook wins over anything else; of
-two notebooks, the one named as the lab's notebook, then the later upload; every other
-file still gets a row saying why it was not graded.
+two notebooks, the one named as the lab's notebook, then the later upload; without a
+notebook, an HTML export is graded (``aelab.html_export``), chosen the same way; every
+other file still gets a row saying why it was not graded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.canvas import SubmittedFile, parse_submission_name
+from aelab.html_export import HTML_SUFFIXES
 from aelab.text import clean
 
 NOT_GRADED = "not graded"
@@ -125,13 +127,13 @@ def rows_and_latest(
     chosen = []
     for items in by_student.values():
         items.sort(key=lambda f: _preference(f, notebook_name), reverse=True)
-        if items[0].suffix not in GRADABLE:
+        if not _kind(items[0]):
             chosen += items  # nothing to grade: each file's own row says why
             continue
         chosen.append(items[0])
         for other in items[1:]:
             row = Row.of(other, user_ids)
-            if other.suffix in GRADABLE:
+            if _kind(other) == _kind(items[0]):
                 row.status = NOT_GRADED
                 row.note(f"the same submission holds {items[0].display_name}, which was graded")
             else:
@@ -141,12 +143,20 @@ def rows_and_latest(
     return rows, chosen
 
 
+def _kind(item: SubmittedFile) -> str:
+    """The kind of file: "notebook", "html" (graded when there is no notebook) or "" (neither)."""
+    if item.suffix in GRADABLE:
+        return "notebook"
+    return "html" if item.suffix in HTML_SUFFIXES else ""
+
+
 def _preference(item: SubmittedFile, notebook_name: str) -> tuple:
-    """Gradable first, then the lab's own notebook name, then the later upload."""
+    """A notebook, then an HTML export; then the lab's own name, then the later upload."""
     attachment = int(item.attachment_id) if item.attachment_id.isdigit() else 0
     return (
-        item.suffix in GRADABLE,
+        bool(_kind(item)),
+        _kind(item) == "notebook",
         item.suffix == ".ipynb",
-        item.display_name == notebook_name,
+        Path(item.display_name).stem == Path(notebook_name).stem,
         attachment,
     )

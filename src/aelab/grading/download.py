@@ -57,6 +57,7 @@ from aelab.grading.written import (
     write_sheet,
     written_totals,
 )
+from aelab.html_export import HTML_SUFFIXES, read_html_export
 from aelab.report import RECORD
 from aelab.submissions import (
     NotGradableError,
@@ -123,17 +124,24 @@ def grade_submissions(
     user_ids = set(students) or None
     lab = autograder.lab
     rows, latest = rows_and_latest(collect_files(source, out), lab.master, user_ids)
+    questions = read_questions(options.autograder_zip)
     pending = []
     for item in latest:
         row = Row.of(item, user_ids)
         rows.append(row)
         work = out / "work" / item.path.stem
         try:
-            data = notebook_bytes(item.path, lab.master)
-            notebook = read_notebook(data)
-            row.team, row.answers = read_team(notebook), read_written_answers(notebook)
+            if item.suffix in HTML_SUFFIXES:
+                export = read_html_export(item.path, questions)
+                data, notebook, row.answers = export.data, export.notebook, export.answers
+                note = export.note(autograder.assignment, autograder.scaffold)
+            else:
+                data = notebook_bytes(item.path, lab.master)
+                notebook = read_notebook(data)
+                row.answers = read_written_answers(notebook)
+                note = _assignment_problem(notebook, autograder)
+            row.team = read_team(notebook)
             row.code = read_student_code(notebook, autograder.scaffold)
-            problem = _assignment_problem(notebook, autograder)
         except NotGradableError as refused:
             row.status = refused.status
             row.note(refused.reason)
@@ -142,8 +150,8 @@ def grade_submissions(
             row.status = "unreadable"
             row.note(f"could not read the notebook: {clean(error)}")
             continue
-        row.note(problem)
-        if problem.startswith("a notebook of"):
+        row.note(note)
+        if note.startswith("a notebook of"):
             row.status = ERRORED
             continue
         key = _job_key(data, autograder, run)
@@ -158,7 +166,6 @@ def grade_submissions(
             mnist = unpack_mnist(Path(scratch)) if lab.data == "mnist" else None
             _run_pending(pending, autograder, mnist, run, options.workers, progress)
 
-    questions = read_questions(options.autograder_zip)
     written_possible = sum(q.points for q in questions)
     manual = read_sheet(options.manual, rows, questions) if options.manual else {}
     written, waiting = written_totals(rows, questions, manual)

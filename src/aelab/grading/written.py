@@ -21,6 +21,7 @@ from pathlib import Path
 from aelab.grading.collect import Row
 from aelab.grading.outputs import markdown, write_page
 from aelab.grading.runner import GRADED, REVIEW
+from aelab.html_export import sanitised
 from aelab.submissions import WrittenAnswer
 from aelab.text import from_spreadsheet_cell, spreadsheet_cell
 
@@ -51,14 +52,27 @@ def read_questions(autograder_zip: Path) -> list[WrittenQuestion]:
         return [WrittenQuestion(**q) for q in json.loads(archive.read(QUESTIONS_MEMBER))]
 
 
-def answers_of(questions: list[WrittenQuestion], answers: list[WrittenAnswer]) -> dict[str, str]:
+def answers_of(
+    questions: list[WrittenQuestion], answers: list[WrittenAnswer]
+) -> dict[str, WrittenAnswer]:
     """Each question's answer, matched by its prompt (students may add or move cells)."""
     found = {}
     for question in questions:
         key = _words(question.prompt)
         match = next((a for a in answers if _words(a.prompt) == key), None)
-        found[question.name] = match.answer if match else ""
+        found[question.name] = match or WrittenAnswer(question.prompt, "", "")
     return found
+
+
+def shown(answer: WrittenAnswer) -> str:
+    """An answer as the pages show it ("" if blank).
+
+    Markdown from a notebook is rendered with its HTML escaped; an HTML export's answer is
+    sanitised HTML already, and is sanitised again.
+    """
+    if not answer.answer.strip():
+        return ""
+    return (sanitised(answer.answer) if answer.html else markdown(answer.answer)).strip()
 
 
 def _words(text: str) -> str:
@@ -140,7 +154,7 @@ def write_sheet(
             for question in questions:
                 key = (row.user_id, question.name)
                 score, comment = scores.get(key) or earlier.get(key) or ("", "")
-                text = [row.student, answers[question.name], comment]
+                text = [row.student, answers[question.name].answer, comment]
                 student, answer, comment = (spreadsheet_cell(t) for t in text)
                 writer.writerow(
                     [student, row.user_id, question.name, f"{question.points:g}", answer,
@@ -172,8 +186,8 @@ def write_pages(folder: Path, rows: list[Row], questions: list[WrittenQuestion],
     for question in questions:
         groups: dict[str, list[Row]] = {}
         for row in _gradable(rows):
-            answer = answers_of(questions, row.answers)[question.name].strip()
-            groups.setdefault(answer, []).append(row)
+            answer = shown(answers_of(questions, row.answers)[question.name])
+            groups.setdefault(answer, []).append(row)  # the same on the page: one group
         parts = [
             f"<h2>{question.name} ({question.points:g} points)</h2>",
             markdown(question.prompt),
@@ -183,7 +197,7 @@ def write_pages(folder: Path, rows: list[Row], questions: list[WrittenQuestion],
         ]
         for answer, people in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
             who = ", ".join(html.escape(f"{r.student} ({r.user_id})") for r in people)
-            text = markdown(answer) if answer else '<p class="muted"><em>(blank)</em></p>'
+            text = answer or '<p class="muted"><em>(blank)</em></p>'
             same = f" — {len(people)} identical answers" if len(people) > 1 else ""
             parts.append(f"<hr><p><strong>{who}</strong>{same}</p>{text}")
         write_page(folder / f"{question.name}.html", f"{title}: {question.name}", "\n".join(parts))
@@ -199,8 +213,7 @@ def feedback_section(row: Row, questions: list[WrittenQuestion], scores: dict) -
         score, comment = scores.get((row.user_id, question.name), (None, ""))
         given = "not graded yet" if score is None else f"{score:g} / {question.points:g}"
         parts.append(f"<h3>{markdown(question.prompt)}</h3><p><em>{given}</em></p>")
-        answer = answers[question.name]
-        parts.append(f"<blockquote>{markdown(answer) if answer else '(no answer)'}</blockquote>")
+        parts.append(f"<blockquote>{shown(answers[question.name]) or '(no answer)'}</blockquote>")
         if comment:
             parts.append(f"<p>Comment: {html.escape(comment)}</p>")
     return "\n".join(parts)
