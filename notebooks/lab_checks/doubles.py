@@ -235,11 +235,18 @@ def evaluate(model: nn.Module, x: torch.Tensor) -> Any:
         model.train(training)
 
 
-def layer_gradients(model: nn.Module, x: torch.Tensor) -> list[bool]:
-    """For each weight tensor of ``model``, whether the reconstruction error reaches it."""
-    model.zero_grad()
-    ((model(x)[0] - x) ** 2).sum().backward()
-    return [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in model.parameters()]
+def layer_gradients(model: nn.Module, batches: list[torch.Tensor]) -> list[bool]:
+    """For each weight tensor of ``model``, whether the reconstruction error reaches it.
+
+    Over several ``batches``: a unit that no input of one batch happens to reach is not unused.
+    """
+    reached = [False] * len(list(model.parameters()))
+    for x in batches:
+        model.zero_grad()
+        ((model(x)[0] - x) ** 2).sum().backward()
+        for index, p in enumerate(model.parameters()):
+            reached[index] |= p.grad is not None and bool(p.grad.abs().sum() > 0)
+    return reached
 
 
 def sample_twice(reparameterize: Any, mu: torch.Tensor, logvar: torch.Tensor) -> tuple:

@@ -447,7 +447,7 @@ def adam_steps(env: Any, kind: str) -> None:
         alternative = _reference_training(copy.deepcopy(start), data, 2, gradients, **options)
         expect(_gap(after, alternative) >= 1e-5, message, name=name)
     problem_loss = (
-        "the mean squared error" if kind == "autoencoder" else "vae_loss divided by the batch size"
+        "mean squared error" if kind == "autoencoder" else "vae_loss divided by the batch size"
     )
     raise CheckFailed(
         "After two epochs of two batches the weights should be those of four Adam steps, one per "
