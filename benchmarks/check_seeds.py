@@ -1,0 +1,77 @@
+"""Do the checks depend on a lucky draw? Every check on the solution, and every known mistake's
+cost, under many seeds, each test seeded as the grader's judge seeds it.
+
+The judge draws each check's inputs afresh for each notebook (``torch.manual_seed(seed +
+index)`` before test ``index``), so a check that passes the solution, or charges a mistake
+its points, only for some seeds would grade by luck. This runs the master's code in this
+process (as the fast tests do, beside the project's MNIST) and counts, per test, the seeds on
+which the solution fails, and per mistake, the seeds on which it does not cost exactly its
+points.
+
+    .venv/bin/python benchmarks/check_seeds.py [--seeds 40] [--mistake-seeds 8]
+        [--questions q1,q2,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "notebooks")]
+
+import torch  # noqa: E402
+from lab_env import code_cells, master_cells, master_tests, run_lab  # noqa: E402
+from student_work import MISTAKES  # noqa: E402
+
+
+def failures(tests, env, seed: int) -> dict[str, str]:
+    """The tests that fail on ``env`` with the judge's seeding for ``seed``, and why."""
+    failed = {}
+    for index, test in tests:
+        torch.manual_seed(seed + index)
+        try:
+            test.run(env)
+        except Exception as error:
+            failed[test.name] = str(error)[:160]
+    return failed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=40, help="seeds for the solution")
+    parser.add_argument("--mistake-seeds", type=int, default=8, help="seeds for each mistake")
+    parser.add_argument("--questions", help="only these questions' mistakes (comma-separated)")
+    args = parser.parse_args()
+    tests = list(enumerate(master_tests()))
+    sources = code_cells(master_cells())
+    env = run_lab(sources)
+    solution = collections.Counter()
+    for seed in range(args.seeds):
+        for name, why in failures(tests, env, seed * 1000).items():
+            solution[name] += 1
+            print(f"solution, seed {seed}: {name} failed: {why}", flush=True)
+    print(f"solution: {sum(solution.values())} failures in {args.seeds} seeds x {len(tests)} tests")
+    wanted = set(args.questions.split(",")) if args.questions else None
+    wrong = collections.Counter()
+    for number, mistake in enumerate(MISTAKES):
+        if wanted and mistake.question not in wanted:
+            continue
+        (cell,) = [i for i, source in enumerate(sources) if mistake.matches(source)]
+        made = run_lab([mistake.apply(sources[cell])], dict(env))
+        own = [(index, test) for index, test in tests if test.question == mistake.question]
+        points = {test.name: test.points for _, test in own}
+        for seed in range(args.mistake_seeds):
+            failed = failures(own, made, seed * 1000)
+            lost = sum(points[name] for name in failed)
+            if lost != mistake.points_lost:
+                wrong[number] += 1
+                print(f"mistake {number} ({mistake.question}), seed {seed}: cost {lost:g}, not "
+                      f"{mistake.points_lost:g}: {sorted(failed)}", flush=True)  # fmt: skip
+    print(f"mistakes: {sum(wrong.values())} wrong costs in {args.mistake_seeds} seeds each")
+
+
+if __name__ == "__main__":
+    main()
