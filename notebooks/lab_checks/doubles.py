@@ -127,24 +127,20 @@ class SmallVAE(nn.Module):
         return self.decode(self.reparameterize(mu, logvar)), mu, logvar
 
 
-class TinyAutoEncoder(nn.Module):
+class TinyAutoEncoder(SmallAutoEncoder):
     """A one-layer autoencoder whose training is deterministic."""
 
     def __init__(self) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         self.encoder = nn.Linear(784, 2)
         self.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        latent = self.encoder(x)
-        return self.decoder(latent), latent
 
-
-class TinyVAE(nn.Module):
+class TinyVAE(SmallVAE):
     """A one-layer VAE with fixed noise (epsilon = 0.5), so that its training is deterministic."""
 
     def __init__(self) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         self.encoder = nn.Linear(784, 4)
         self.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
 
@@ -154,13 +150,6 @@ class TinyVAE(nn.Module):
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         return mu + torch.exp(0.5 * logvar) * 0.5
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encode(x)
-        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
 
 
 class ImprovingOnValidation(nn.Module):
