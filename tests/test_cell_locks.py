@@ -79,8 +79,9 @@ def test_build_refuses_a_master_with_a_locked_answer_cell(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     nbformat.write(master, folder / MASTER.name)
-    for side_file in ("requirements.txt", "lab_checks.py", "lab.toml"):
+    for side_file in ("requirements.txt", "lab.toml"):
         shutil.copy(MASTER.parent / side_file, folder)
+    shutil.copytree(MASTER.parent / "lab_checks", folder / "lab_checks")
     with pytest.raises(BuildError) as refused:
         build_assignment(tmp_path / "autograder", load_lab(folder))
     message = str(refused.value)

@@ -7,10 +7,11 @@ import time
 
 import pytest
 import torch
+from torch import nn
 
 from aelab.grading.remote import OutOfTime, Pipes, Sandboxed, SandboxGone
 from aelab.grading.sandbox import STUDENT_SIDE
-from aelab.student_side.objects import InProcess, Ref, StudentError
+from aelab.student_side.objects import InProcess, Ref, StudentError, rebuild
 
 NOTEBOOK = '''
 import torch
@@ -75,9 +76,13 @@ def test_answers_are_plain_data_or_references(student):
     assert add.parameters() == ["a", "b"]
     model = student.get("model")
     assert model.is_module and student.get("model") is model  # one object, one reference
-    layers = model.attr("layers")
-    assert [layer.kind for layer in layers.layers()] == ["Sequential", "Linear", "ReLU"]
-    assert layers.layers()[1][1:] == (3, 2)
+    structure = model.attr("layers").structure()
+    assert structure == [
+        "Sequential", {}, [["Linear", {"in_features": 3, "out_features": 2, "bias": True}, []],
+                           ["ReLU", {}, []]],
+    ]  # fmt: skip
+    assert str(rebuild(structure)) == str(nn.Sequential(nn.Linear(3, 2), nn.ReLU()))
+    assert model.structure() == ["other", {}, []]  # a class of the notebook's own
     state = model.state()
     assert set(state) == {"layers.0.weight", "layers.0.bias"}
     model.load({key: torch.zeros_like(value) for key, value in state.items()})
@@ -104,9 +109,7 @@ def test_the_same_questions_get_the_same_answers_in_this_process():
     exec(NOTEBOOK, namespace)
     here = InProcess(namespace)
     assert here.get("add").call(torch.ones(2), b=3).tolist() == [4.0, 4.0]
-    assert [layer.kind for layer in here.get("model").attr("layers").layers()][1:] == [
-        "Linear", "ReLU",
-    ]  # fmt: skip
+    assert here.get("model").attr("layers").structure()[2][1][0] == "ReLU"
     with pytest.raises(StudentError) as raised:
         here.get("broken").call(1)
     assert raised.value.detail == "a secret the student wrote"  # shown to the student only
@@ -145,3 +148,18 @@ def test_garbage_on_the_channel_is_garbled_not_trusted():
         student.get("x")
     assert gone.value.why == "garbled"
     liar.wait()
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [
+        ["Linear", {"in_features": 10**6, "out_features": 10**6, "bias": True}, []],  # 4 TB
+        ["Linear", {"in_features": "784", "out_features": 2, "bias": True}, []],
+        ["Linear", {"in_features": 784, "out_features": 2}, []],  # a setting missing
+        ["Sequential", {}, [["os.system", {}, []]]],
+        ["other", {}, []],
+        "Linear",
+    ],
+)
+def test_a_structure_that_is_not_torch_layers_of_sane_size_is_not_made(structure):
+    assert rebuild(structure) is None
