@@ -260,7 +260,9 @@ def _assignment_problem(notebook, autograder: Autograder) -> str:
 def _job_key(data: bytes, autograder: Autograder, run: RunOptions) -> str:
     digest = hashlib.sha256(data)
     digest.update(autograder.digest.encode())
-    for path in sorted(STUDENT_SIDE.glob("*.py")):  # the worker and what it answers with
+    grading = Path(__file__).parent
+    code = [*sorted(STUDENT_SIDE.glob("*.py")), grading / "judge.py", grading / "remote.py"]
+    for path in code:  # the worker, and the judge that asks it: new code grades again
         digest.update(path.read_bytes())
     digest.update(repr((run.isolation, run.image, run.epoch_cap, run.limits)).encode())
     return digest.hexdigest()
