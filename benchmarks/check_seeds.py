@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "notebooks")]
 
 import torch  # noqa: E402
-from lab_env import code_cells, master_cells, master_tests, run_lab  # noqa: E402
+from lab_env import (  # noqa: E402
+    code_cells,
+    master_cells,
+    master_tests,
+    mistake_cost,
+    run_lab,
+    with_mistake,
+)
 from student_work import MISTAKES  # noqa: E402
 
 
@@ -59,13 +66,11 @@ def main() -> None:
     for number, mistake in enumerate(MISTAKES):
         if wanted and mistake.question not in wanted:
             continue
-        (cell,) = [i for i, source in enumerate(sources) if mistake.matches(source)]
-        made = run_lab([mistake.apply(sources[cell])], dict(env))
+        made, given_failed = with_mistake(sources, env, mistake)
         own = [(index, test) for index, test in tests if test.question == mistake.question]
-        points = {test.name: test.points for _, test in own}
         for seed in range(args.mistake_seeds):
             failed = failures(own, made, seed * 1000)
-            lost = sum(points[name] for name in failed)
+            lost = mistake_cost([test for _, test in own], set(failed), given_failed)
             if lost != mistake.points_lost:
                 wrong[number] += 1
                 print(f"mistake {number} ({mistake.question}), seed {seed}: cost {lost:g}, not "
