@@ -187,6 +187,14 @@ MISTAKES = [
         "self.mu = nn.Sequential(nn.Linear(256, latent_dim), nn.ReLU())",
         1,
     ),
+    # the VAE's decoder with a ReLU before its Sigmoid: no pixel can be darker than 0.5
+    Mistake(
+        "q8",
+        "class VAE(",
+        "nn.Linear(512, 28 * 28),\n            nn.Sigmoid(),",
+        "nn.Linear(512, 28 * 28),\n            nn.ReLU(),\n            nn.Sigmoid(),",
+        1,
+    ),
     Mistake("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum", 1.5),
     Mistake(
         "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 1

@@ -3,6 +3,8 @@
 The fast counterpart of grading whole notebooks (tests/test_build.py): seconds, no build.
 """
 
+import re
+
 import independent_work as independent
 import lab_checks
 import pytest
@@ -183,3 +185,12 @@ def test_correct_notebooks_in_other_styles_pass_every_check(lab, style):
     lose nothing: every given cell runs after them and every check passes."""
     env = run_lab(independent.style_sources(lab[0], style))
     assert _failed(TESTS, env) == {}
+
+
+def test_the_requirements_table_names_every_test(lab):
+    """notebooks/lab_checks/REQUIREMENTS.md traces each test to the sentence it checks: every
+    test of the master is in it, and every test it names exists (the notebook's own names,
+    such as test_loader, aside)."""
+    table = (LAB.folder / LAB.checks / "REQUIREMENTS.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(test_\w+)`", table)) - set(lab[1])
+    assert named == {test.name for test in TESTS}

@@ -108,8 +108,8 @@ def given_cell_message(source: str, kind: str) -> str:
     shown = kind if kind in EXCEPTIONS else "an exception"
     return (
         f"The given cell that starts `{first}` stopped with {shown} when it ran after your "
-        "answer, so this problem earns none of its points: give it what the problem asks for "
-        "(the names, and values of the shapes and kinds it uses)."
+        "answer, so this problem earns none of its points: your answer should give that cell "
+        "what the problem asks for (the names it uses, with the shapes and types stated)."
     )
 
 
