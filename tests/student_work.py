@@ -107,6 +107,10 @@ MISTAKES = [
         "copy.deepcopy(model.state_dict())\n",
         1.5,
     ),
+    # an equal validation loss counted as an improvement
+    Mistake(
+        "q3", "def train_autoencoder(", "if val_loss < best_loss:", "if val_loss <= best_loss:", 1.5
+    ),
     Mistake("q3", "def train_autoencoder(", "nn.MSELoss()", "nn.BCELoss()", 1.5),
     # gradients pile up across batches
     Mistake("q3", "def train_autoencoder(", "            optimizer.zero_grad()\n", "", 1),

@@ -178,6 +178,15 @@ EARLY_STOPPING_CASES = (
         "below the previous epoch's: with losses {losses} and early_stopping_patience=3, stop "
         "after epoch 4 ({name} trained {epochs}).",
     ),
+    (
+        [0.04, 0.03, 0.03, 0.03, 0.03, 0.02],
+        6,
+        3,
+        5,
+        "An epoch improves only if its validation loss is strictly lower than the best so far "
+        "(an equal loss is no improvement): with losses {losses} and early_stopping_patience=3, "
+        "stop after epoch 5 ({name} trained {epochs}).",
+    ),
 )
 
 
