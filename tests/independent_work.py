@@ -29,6 +29,17 @@ GIVEN_TRAIN_VAE = GIVEN_TRAIN_AE.replace("train_autoencoder", "train_vae").repla
     "AutoEncoder(", "VAE("
 )
 GIVEN_RETURN = "\n    return model\n"
+# Problem 11's given lines, before each variant's answer in the same cell.
+GIVEN_COMPARISON = """NUM_SAMPLES = 500
+
+comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
+test_samples, _ = next(iter(comparison_loader))
+test_samples = test_samples.view(NUM_SAMPLES, -1)
+
+with torch.no_grad():
+    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
+
+"""
 
 # Each variant: the marker of a solution cell -> that cell's whole new source (scaffold kept).
 LOOPS = {
@@ -212,16 +223,8 @@ trained_vae.eval()
 with torch.no_grad():
     reconstruction = trained_vae.decode(latent_samples).reshape(-1, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior = torch.normal(0.0, 1.0, size=(NUM_SAMPLES, 2))
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.normal(0.0, 1.0, size=(NUM_SAMPLES, 2))
 with torch.no_grad():
     approx_posterior = trained_vae.reparameterize(latent_mu, latent_logvar)
 plt.figure(figsize=(7, 7))
@@ -402,16 +405,8 @@ with torch.no_grad():
 latent_samples = torch.randn(NUM_IMAGES, trained_vae.latent_dim)
 reconstruction = trained_vae.decode(latent_samples).detach().view(-1, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior = torch.randn_like(latent_mu)
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.randn_like(latent_mu)
 approx_posterior = latent_mu + latent_logvar.mul(0.5).exp() * torch.randn_like(latent_mu)
 for name, z, colour in (("p(z)", prior, "k"), ("q(z|x)", approx_posterior, "m")):
     plt.plot(z[:, 0], z[:, 1], ".", color=colour, alpha=0.4, label=name)
@@ -596,16 +591,8 @@ latent_samples = torch.distributions.Normal(0.0, 1.0).sample((NUM_IMAGES, 2))
 with torch.inference_mode():
     reconstruction = trained_vae.decode(latent_samples).reshape(NUM_IMAGES, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-standard = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """standard = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
 prior = standard.sample((NUM_SAMPLES,))
 q = torch.distributions.Normal(latent_mu, torch.exp(0.5 * latent_logvar))
 approx_posterior = q.rsample()
@@ -714,16 +701,13 @@ grid_images = trained_autoencoder.decoder(latent_grid).detach().reshape(NUM_IMAG
     def __init__(self, latent_dim):
         super().__init__()
         self.latent_dim = latent_dim
-        self.hidden1 = nn.Linear(784, 400)
-        self.hidden2 = nn.Linear(400, 200)
+        self.encoder = nn.Sequential(mlp([784, 400, 200]), nn.ReLU())
         self.mu = nn.Linear(200, latent_dim)
         self.logvar = nn.Linear(200, latent_dim)
-        self.up1 = nn.Linear(latent_dim, 200)
-        self.up2 = nn.Linear(200, 400)
-        self.out = nn.Linear(400, 784)
+        self.decoder = mlp([latent_dim, 200, 400, 784], nn.Sigmoid())
 
     def encode(self, x):
-        h = F.relu(self.hidden2(F.relu(self.hidden1(x))))
+        h = self.encoder(x)
         return self.mu(h), self.logvar(h)
 
     def reparameterize(self, mu, logvar):
@@ -732,12 +716,11 @@ grid_images = trained_autoencoder.decoder(latent_grid).detach().reshape(NUM_IMAG
         return eps.mul(std).add_(mu)
 
     def decode(self, z):
-        return torch.sigmoid(self.out(F.relu(self.up2(F.relu(self.up1(z))))))
+        return self.decoder(z)
 
     def forward(self, x):
         mu, logvar = self.encode(x.view(-1, 784))
-        z = self.reparameterize(mu, logvar)
-        return self.decode(z), mu, logvar
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
 """,
     "def vae_loss(": """def vae_loss(reconstruction, x, mu, logvar):
     squared = torch.sum((x - reconstruction) ** 2)
@@ -789,16 +772,8 @@ def decode_all(model, z):
 latent_samples = torch.randn(NUM_IMAGES, 2)
 reconstruction = decode_all(trained_vae, latent_samples)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior = torch.randn(NUM_SAMPLES, 2)
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.randn(NUM_SAMPLES, 2)
 approx_posterior = latent_mu + torch.randn(NUM_SAMPLES, 2) * torch.sqrt(latent_logvar.exp())
 plt.scatter(prior[:, 0], prior[:, 1], c="red", alpha=0.4, label="prior N(0, I)")
 plt.scatter(approx_posterior[:, 0], approx_posterior[:, 1], c="blue", alpha=0.4, label="approximate posterior")
@@ -919,16 +894,8 @@ with torch.no_grad():
 latent_samples = torch.randn(NUM_IMAGES, 2)
 reconstruction = trained_vae.decode(latent_samples).detach().reshape(NUM_IMAGES, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior, approx_posterior = torch.randn(NUM_SAMPLES, 2), latent_mu + (0.5 * latent_logvar).exp() * torch.randn_like(latent_mu)
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior, approx_posterior = torch.randn(NUM_SAMPLES, 2), latent_mu + (0.5 * latent_logvar).exp() * torch.randn_like(latent_mu)
 plt.scatter(*prior.T, c="r", s=5, label="prior"); plt.scatter(*approx_posterior.T, c="b", s=5, label="posterior"); plt.legend(); plt.show()
 """,
 }
@@ -1110,16 +1077,8 @@ with torch.no_grad():
     chunks = [trained_vae.decode(chunk) for chunk in latent_samples.split(50)]
 reconstruction = torch.cat(chunks).view(-1, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior = torch.randn(NUM_SAMPLES, 2)
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.randn(NUM_SAMPLES, 2)
 eps = torch.randn_like(latent_logvar)
 approx_posterior = latent_mu + eps * torch.exp(latent_logvar / 2)
 fig, ax = plt.subplots(figsize=(6, 6))

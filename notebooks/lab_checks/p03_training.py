@@ -229,22 +229,14 @@ def validates_in_eval_mode(env: Any, kind: str) -> None:
     modes = attr(model, "modes") or []
     validation = [m for m in modes if m[0]]
     expect(validation, "{name} should compute a validation loss each epoch.", name=name)
-    expect(
-        not any(training for _, training, _ in validation),
-        "{name} should compute the validation loss in model.eval() mode: {count} of {total} "
-        "validation passes ran in training mode.",
-        name=name,
-        count=sum(bool(m[1]) for m in validation),
-        total=len(validation),
-    )
-    expect(
-        not any(gradients for _, _, gradients in validation),
-        "{name} should compute the validation loss under torch.no_grad(): {count} of {total} "
-        "validation passes tracked gradients.",
-        name=name,
-        count=sum(bool(m[2]) for m in validation),
-        total=len(validation),
-    )
+    for flag, template in (
+        (1, "{name} should compute the validation loss in model.eval() mode: {count} of {total} "
+            "validation passes ran in training mode."),
+        (2, "{name} should compute the validation loss under torch.no_grad(): {count} of {total} "
+            "validation passes tracked gradients."),
+    ):  # fmt: skip
+        count = sum(bool(mode[flag]) for mode in validation)
+        expect(count == 0, template, name=name, count=count, total=len(validation))
     expect(
         all(training for validating, training, _ in modes if not validating),
         "{name} should train in model.train() mode: call model.train() at the start of each "
