@@ -89,6 +89,16 @@ MISTAKES = [
         "nn.Linear(latent_dim, 28 * 28),",
         0.5,
     ),
+    # a decoder of Linear layers only: without its ReLUs it is one linear map, then the Sigmoid
+    Mistake(
+        "q2",
+        "class AutoEncoder(",
+        "nn.Linear(latent_dim, 64),\n            nn.ReLU(),\n            nn.Linear(64, 128),\n"
+        "            nn.ReLU(),\n            nn.Linear(128, 256),\n            nn.ReLU(),\n",
+        "nn.Linear(latent_dim, 64),\n            nn.Linear(64, 128),\n"
+        "            nn.Linear(128, 256),\n",
+        0.5,
+    ),
     # a ReLU before the final Sigmoid: every pixel of every reconstruction is at least 0.5
     Mistake(
         "q2",

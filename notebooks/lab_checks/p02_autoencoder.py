@@ -153,12 +153,13 @@ def _sizes(layers: list[nn.Module]) -> list[int]:
 
 
 def decoder_mirrors_the_encoder(env: Any) -> None:
-    """The decoder's layer sizes are the encoder's, backwards (784 → … → d → … → 784)."""
+    """The decoder's sizes are the encoder's backwards, a ReLU after each hidden layer."""
     student = observe(env)
     reseed(student)
     model = new_autoencoder(student, 2)
     encoder = _sizes(_layers(student, model, "encoder", torch.rand(8, 784)))
-    decoder = _sizes(_layers(student, model, "decoder", torch.randn(8, 2)))
+    layers = _layers(student, model, "decoder", torch.randn(8, 2))
+    decoder = _sizes(layers)
     expect(
         decoder == encoder[::-1],
         "The decoder should mirror the encoder's layer sizes: the encoder goes {encoder}, so "
@@ -166,6 +167,11 @@ def decoder_mirrors_the_encoder(env: Any) -> None:
         encoder=encoder,
         mirrored=encoder[::-1],
         decoder=decoder,
+    )
+    hidden = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Linear)][:-1]
+    expect(
+        all(isinstance(layers[i + 1], nn.ReLU) for i in hidden),
+        "Each hidden layer of the decoder should be followed by a ReLU, as in the encoder.",
     )
 
 
