@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import linecache
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import nbformat
 
 from aelab.data import default_root
 from aelab.lab import load_lab
+from aelab.master import tests
 from aelab.student_side.objects import InProcess
 
 matplotlib.use("Agg")
@@ -49,19 +49,9 @@ def master_cells() -> list[nbformat.NotebookNode]:
 
 
 def master_tests() -> list[MasterTest]:
-    """Every test cell of the master, in order."""
-    tests, question = [], None
-    for cell in master_cells():
-        found = re.search(r"^name:\s*(\S+)", cell.source, re.MULTILINE)
-        if cell.cell_type == "raw" and "# BEGIN QUESTION" in cell.source and found:
-            question = found[1]
-        if cell.cell_type == "code" and "# BEGIN TEST CONFIG" in cell.source:
-            name = re.search(r"def (test_\w+)\(", cell.source)[1]
-            call = re.search(r"lab_checks\.(.+)$", cell.source.strip())[1]
-            points = float(re.search(r"^points:\s*([\d.]+)", cell.source, re.MULTILINE)[1])
-            hidden = re.search(r"^hidden:\s*true", cell.source, re.MULTILINE) is not None
-            tests.append(MasterTest(question, name, points, hidden, call))
-    return tests
+    """Every test cell of the master, in order (read as the build reads them)."""
+    found = tests(nbformat.read(MASTER, as_version=4), LAB.checks_module)
+    return [MasterTest(t.question, t.name, t.points, t.hidden, t.call) for t in found]
 
 
 def code_cells(cells: list[nbformat.NotebookNode]) -> list[str]:

@@ -88,6 +88,7 @@ class _Progress:
     review: list[str] = field(default_factory=list)  # what a person should look at
     notes: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)  # instructor runs
     ran: bool = False  # some cell or test ran at all
     tampered: bool = False  # the notebook broke the channel: nothing more can be asked
 
@@ -204,6 +205,14 @@ class Judge:
                     return self._tampered(progress, "the grader got cell reports out of order")
                 if header.get("status") == "timeout":
                     progress.skipped[current] = "ran past its time limit"
+                elif header.get("status") == "error" and self.options.instructor:
+                    progress.cell_errors.append(
+                        {
+                            "index": current,
+                            "error": str(header.get("error", ""))[:400],
+                            "where": header.get("where"),
+                        }
+                    )
                 current, deadline = None, time.monotonic() + STARTUP_S
                 since = progress.time("cells", since)
             elif event == "cells-done" and current is None and not pending:
@@ -234,8 +243,16 @@ class Judge:
             raise
         except StudentError as error:
             verdict = {"passed": False, "message": stopped_message(error.kind)}
+            if self.options.instructor:
+                verdict.update(message=_unredacted(error), where=error.where)
         except Exception as failure:  # a verdict (CheckFailed), or an answer it could not use
             verdict = {"passed": False, "message": self.autograder.render(failure)}
+            if self.options.instructor:
+                cause = failure.__context__
+                where = cause.where if isinstance(cause, StudentError) else None
+                verdict.update(message=_unredacted(failure), where=where)
+        if self.options.instructor:
+            verdict["reads"] = [list(read) for read in student.reads]
         progress.verdicts[test.key] = verdict
         progress.ran = True
         progress.time(test.question, started)
@@ -283,6 +300,11 @@ class Judge:
                     "message": "" if passed else message,
                 }
             )
+            if self.options.instructor:  # what the build reports (see ``aelab.proof``)
+                grade.tests[-1].update(
+                    {key: verdict[key] for key in ("reads", "where") if key in (verdict or {})}
+                )
+        grade.cell_errors = progress.cell_errors
         reasons = [f"cell {index} {why}" for index, why in sorted(progress.skipped.items())]
         if late:
             reasons.append("timed out or not run: " + ", ".join(dict.fromkeys(late)))
@@ -292,6 +314,14 @@ class Judge:
             reasons.insert(0, "for review: " + "; ".join(grade.review[:5]))
         grade.reason = "; ".join(reasons + progress.notes)
         return grade
+
+
+def _unredacted(error: BaseException) -> str:
+    """An error as the instructor needs it: its whole first line (their own notebook's)."""
+    if isinstance(error, StudentError):
+        return f"{error.kind}: {error.detail}" if error.detail else error.kind
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class JudgeOutOfTime(BaseException):

@@ -22,6 +22,7 @@ from aelab.student_side.objects import Ref, Run, StudentError
 
 GRACE_S = 10.0  # past a request's own limit, before the sandbox counts as stuck
 _KIND_LIMIT = 80
+_DETAIL_LIMIT = 300  # characters of an error's first line (shown to instructors only)
 
 
 class SandboxGone(Exception):  # noqa: N818 (an outcome, not a programming error)
@@ -99,10 +100,14 @@ class Sandboxed:
         self.deadline = float("inf")
         self._ids = itertools.count(1)
         self._refs: dict[int, Ref] = {}
+        # What the checks looked up since the last ``forget``: ("name" or "attr", name, found)
+        self.reads: list[tuple[str, str, bool]] = []
 
     def get(self, name: str) -> Any:
         """The notebook's variable ``name`` (None if it has none)."""
-        return self._request("get", [name])
+        value = self._request("get", [name])
+        self.reads.append(("name", str(name), value is not None and value is not Ellipsis))
+        return value
 
     def double(self, factory: Any, *args: Any, **kwargs: Any) -> Any:
         """Build one of the checks' test doubles (by its name) beside the notebook's objects."""
@@ -116,11 +121,14 @@ class Sandboxed:
     def forget(self) -> None:
         """Drop every reference on both sides."""
         self._refs.clear()
+        self.reads = []
         self._plumbing("forget", [])
 
     def ask(self, key: int, op: str, *args: Any) -> Any:
         """One question about the object ``key`` refers to."""
         value = self._request("ask", [key, op, *args])
+        if op == "attr" and args and isinstance(args[0], str):
+            self.reads.append(("attr", args[0], value is not None))
         if op != "run":
             return value
         if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], str)):
@@ -158,7 +166,12 @@ class Sandboxed:
             raise OutOfTime
         if "error" in header:
             kind = header["error"] if isinstance(header["error"], str) else "Exception"
-            raise StudentError(kind[:_KIND_LIMIT], header.get("unfinished") is True)
+            detail = header.get("detail") if isinstance(header.get("detail"), str) else ""
+            where = header.get("where")
+            if not (isinstance(where, list) and all(type(i) is int for i in where)):
+                where = None
+            unfinished = header.get("unfinished") is True
+            raise StudentError(kind[:_KIND_LIMIT], unfinished, detail[:_DETAIL_LIMIT], where)
         if "broken" in header or "value" not in header:
             raise SandboxGone("garbled", f"the worker could not answer {op}")
         try:
