@@ -17,7 +17,7 @@ import nbformat
 
 from aelab.data import default_root
 from aelab.lab import load_lab
-from aelab.master import tests
+from aelab.master import read_tests
 from aelab.student_side.objects import InProcess
 
 matplotlib.use("Agg")
@@ -50,7 +50,7 @@ def master_cells() -> list[nbformat.NotebookNode]:
 
 def master_tests() -> list[MasterTest]:
     """Every test cell of the master, in order (read as the build reads them)."""
-    found = tests(nbformat.read(MASTER, as_version=4), LAB.checks_module)
+    found = read_tests(nbformat.read(MASTER, as_version=4), LAB.checks_module)
     return [MasterTest(t.question, t.name, t.points, t.hidden, t.call) for t in found]
 
 

@@ -37,11 +37,11 @@ def _solution_lines():
 
 def test_solution_earns_everything_and_blank_nothing(built):
     out, report = built
-    assert report.possible == 38
+    assert report.possible == LAB.points
     assert report.solution_score == report.possible
     assert report.blank_score == 0
     assert report.seconds < 120
-    assert json.loads((out / "build_report.json").read_text())["solution_score"] == 38
+    assert json.loads((out / "build_report.json").read_text())["solution_score"] == LAB.points
 
 
 def test_student_notebook_has_no_solution_and_no_hidden_test(built):

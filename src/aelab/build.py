@@ -35,7 +35,7 @@ from aelab.fill import filled
 from aelab.grading.autograder import LAB_MEMBER, SCAFFOLD_MEMBER
 from aelab.grading.written import QUESTIONS_MEMBER
 from aelab.lab import Lab
-from aelab.master import MasterError, check_points, tests, written_questions
+from aelab.master import MasterError, check_points, read_tests, written_questions
 from aelab.public_checks import checks_sources, inline_public_tests
 
 OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution", "filled")
@@ -87,7 +87,7 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
     master = nbformat.read(lab.master_path, as_version=4)
     try:
         questions = check_points(master, lab.points)
-        master_tests = tests(master, lab.checks_module)
+        master_tests = read_tests(master, lab.checks_module)
         declared = check_names.declared(lab)
     except (MasterError, ValueError) as error:
         raise BuildError(f"{lab.master_path.name}: {error}") from error
@@ -100,8 +100,7 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
         scratch = Path(scratch)
         dist = _assign(lab, nbformat.from_dict(master), scratch)
         locks = lock_problems(nbformat.read(dist / "student" / notebook_name, as_version=4))
-        if locks:
-            raise BuildError("The student notebook's cell locks are wrong:\n" + "\n".join(locks))
+        _refuse("The student notebook's cell locks are wrong", locks)
         staged = scratch / "out"
         for kind, source in (("student", "student"), ("solution", "autograder")):
             (staged / kind).mkdir(parents=True)

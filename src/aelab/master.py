@@ -78,7 +78,7 @@ class MasterTest:
         return f"{self.check}({', '.join(['env', *map(repr, self.arguments)])})"
 
 
-def tests(master: nbformat.NotebookNode, checks: str) -> list[MasterTest]:
+def read_tests(master: nbformat.NotebookNode, checks: str) -> list[MasterTest]:
     """Every test cell of the master, in order; each must call one check of ``checks``.
 
     :class:`MasterError` names a test cell that does anything else: its logic belongs in

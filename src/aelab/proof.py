@@ -114,7 +114,9 @@ def master_cell(
     same = [i for i in codes if master.cells[i].source == source]
     same = same or [i for i in codes if first_line(master.cells[i].source) == first_line(source)]
     named = f"the master's cell {same[0]}" if same else f"cell {index} of the solution notebook"
-    return f"{named} ({first_line(source)!r})" + (f", line {line}" if line else "")
+    lines = source.splitlines()
+    code = f": {lines[line - 1].strip()!r}" if 0 < line <= len(lines) else ""
+    return f"{named} ({first_line(source)!r})" + (f", line {line}{code}" if line else "")
 
 
 def independent_failures(grades: dict[str, NotebookGrade]) -> list[str]:
