@@ -81,3 +81,24 @@ def run_lab(sources: list[str], env: dict | None = None) -> dict:
 
     plt.close("all")
     return env
+
+
+def question_points() -> dict[str, float]:
+    """Each autograded question's points, from the master's tests (as the build counts them)."""
+    points: dict[str, float] = {}
+    for test in master_tests():
+        points[test.question] = points.get(test.question, 0.0) + test.points
+    return points
+
+
+def score(points: float) -> str:
+    """A score as results.csv and the gradebook import write it (``38``, ``34.5``)."""
+    return f"{points:g}"
+
+
+def score_with_mistakes(questions: set[str], number: int = 0) -> float:
+    """What the solution with round ``number``'s mistakes of ``questions`` scores."""
+    from student_work import mistake_round  # student_work imports this module
+
+    lost = sum(m.points_lost for m in mistake_round(number) if m.question in questions)
+    return LAB.points - lost

@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from canvas_class import HONEST_ANSWER, MARKER, SSH_KEY, TOKEN, attacks
+from lab_env import LAB, score, score_with_mistakes
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ def test_every_attack_is_put_up_for_review_or_earns_only_its_points(graded_class
     for attack in attacks(graded_class.port, graded_class.planted):
         row = rows[attack.user_id]
         if attack.base == "solution":  # an endless cell: that cell only is lost
-            assert (row["status"], row["total"]) == ("graded", "38"), attack.name
+            assert (row["status"], row["total"]) == ("graded", score(LAB.points)), attack.name
             assert "ran past its time limit" in row["reason"]
             continue
         assert row["status"] in ("needs review", "errored", "graded"), attack.name
@@ -55,7 +56,8 @@ def test_no_honest_notebook_is_flagged_or_loses_points(graded_class):
     rows = _rows(graded_class)
     honest = {u: r for u, r in rows.items() if u.isdigit() and int(u) < 200 and r["total"]}
     assert honest and all(row["status"] == "graded" for row in honest.values()), honest
-    assert rows["101"]["total"] == "38" and rows["103"]["total"] == "34.5"
+    assert rows["101"]["total"] == score(LAB.points)
+    assert rows["103"]["total"] == score(score_with_mistakes({"q9", "q10"}))  # Ed's mistakes
 
 
 def _checks_code_lines():

@@ -13,7 +13,7 @@ from aelab.grading.remote import OutOfTime, Pipes, Sandboxed, SandboxGone
 from aelab.grading.sandbox import STUDENT_SIDE
 from aelab.student_side.objects import InProcess, Ref, StudentError, rebuild
 
-NOTEBOOK = '''
+NOTEBOOK = """
 import torch
 from torch import nn
 
@@ -39,7 +39,7 @@ class Model(nn.Module):
         return self.layers(x)
 
 model = Model()
-'''
+"""
 DOUBLES = "def twice(x):\n    return 2 * x\n"
 
 
@@ -102,6 +102,24 @@ def test_the_students_errors_come_back_as_their_class_name_only(student):
     unfinished = student.get("unfinished")
     assert unfinished.call(None) is None and unfinished.unfinished()
     assert unfinished.attr("no such attribute", 5) == 5 and not student.get("add").unfinished()
+
+
+def test_the_instructors_own_notebook_shows_the_error_and_where_it_arose(student):
+    """The build grades the instructor's master in instructor mode: the exception's text and
+    the cell and line that raised it, which a student's grading never keeps."""
+    instructor = Sandboxed(student.pipes, instructor=True)
+    instructor.deadline = student.deadline
+    with pytest.raises(StudentError) as raised:
+        instructor.get("broken").call(1)
+    error = raised.value
+    assert (error.kind, error.detail, error.where) == (
+        "ValueError",
+        "a secret the student wrote",
+        [0, 13],
+    )
+    with pytest.raises(StudentError) as raised:
+        student.get("broken").call(1)
+    assert (raised.value.detail, raised.value.where) == ("", None)
 
 
 def test_the_same_questions_get_the_same_answers_in_this_process():

@@ -145,7 +145,7 @@ class Judge:
         stopped = self._run_cells(pipes, _left(cells, progress), progress, until, started)
         if stopped is not None:
             return stopped
-        student = Sandboxed(pipes, str(self.mnist) if self.mnist else None)
+        student = Sandboxed(pipes, str(self.mnist) if self.mnist else None, self.options.instructor)
         try:
             student.deadline = time.monotonic() + FIRST_ANSWER_S
             try:

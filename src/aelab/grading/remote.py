@@ -94,8 +94,11 @@ class Sandboxed:
     sandbox is stuck.
     """
 
-    def __init__(self, pipes: Pipes, data_root: str | None = None) -> None:
+    def __init__(self, pipes: Pipes, data_root: str | None = None, instructor: bool = False):
         self.pipes = pipes
+        # An error's text and place are claims of the sandbox: kept only for the instructor's
+        # own notebooks (the build), never where a student's feedback could show them.
+        self.instructor = instructor
         self.data_root = data_root  # the grader's own copy of the lab's data (MNIST), if any
         self.deadline = float("inf")
         self._ids = itertools.count(1)
@@ -166,10 +169,10 @@ class Sandboxed:
             raise OutOfTime
         if "error" in header:
             kind = header["error"] if isinstance(header["error"], str) else "Exception"
-            detail = header.get("detail") if isinstance(header.get("detail"), str) else ""
-            where = header.get("where")
-            if not (isinstance(where, list) and all(type(i) is int for i in where)):
-                where = None
+            detail, where = header.get("detail"), header.get("where")
+            detail = detail if self.instructor and isinstance(detail, str) else ""
+            cell = isinstance(where, list) and all(type(i) is int for i in where)
+            where = where if self.instructor and cell else None
             unfinished = header.get("unfinished") is True
             raise StudentError(kind[:_KIND_LIMIT], unfinished, detail[:_DETAIL_LIMIT], where)
         if "broken" in header or "value" not in header:

@@ -257,7 +257,7 @@ class BatchCap:
         self.loader.__iter__ = self.iterate
 
 
-CELLS: dict[int, int] = {}  # IPython's execution number → the notebook's cell index
+CELLS: dict[int, tuple[int, int]] = {}  # IPython's execution number → cell index, blank lines
 DETAIL_LIMIT = 300  # characters of an exception's first line
 
 
@@ -277,7 +277,8 @@ def locate(shell: Any, trace: Any) -> list[int] | None:
     while trace is not None:
         number = names.get(trace.tb_frame.f_code.co_filename)
         if number in CELLS:
-            found = [CELLS[number], trace.tb_lineno]
+            index, blank = CELLS[number]
+            found = [index, trace.tb_lineno + blank]
         trace = trace.tb_next
     return found
 
@@ -289,7 +290,10 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
     cap = BatchCap(job.get("batch_cap"))
     for cell in job["cells"]:
         channel.send({"event": "cell", "index": cell["index"], "phase": "start"})
-        CELLS[shell.execution_count] = cell["index"]  # IPython names the cell by this number
+        # IPython names the cell by this number, and drops its leading blank lines
+        blank = len(cell["source"]) - len(cell["source"].lstrip("\n \t"))
+        blank = cell["source"][:blank].count("\n")
+        CELLS[shell.execution_count] = (cell["index"], blank)
         sink.text = ""
         long_run = job.get("cap_marker") and job["cap_marker"] in cell["source"]
         _limit(job["cell_timeout"])
