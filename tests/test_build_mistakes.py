@@ -178,18 +178,22 @@ def test_a_points_change_and_new_given_code_are_reported(built, tmp_path):
     folder = copy_lab(tmp_path)
     test = 'points: 1\nhidden: true\n""" # END TEST CONFIG\ndef test_encoder_architecture('
     edit_master(folder, test, test.replace("points: 1", "points: 2"))
-    add_points(folder, "q2", 1)
     given = "transform = transforms.ToTensor()\n"
     edit_master(folder, given, given + "# ToTensor scales each pixel to [0, 1]\n")
     (tmp_path / "out").mkdir()
     shutil.copy(out / "build_report.json", tmp_path / "out")
+    assert _refusal(folder, tmp_path / "out").splitlines()[0] == (
+        "Build failed: Points in autoencoders_mnist.ipynb: q2 says points: 4, but its tests add "
+        "up to 5 (1 + 1 + 2 + 1): change one so that they agree"
+    )
+    add_points(folder, "q2", 1)  # a failed build in between: changes still count from the last
     report = build_assignment(tmp_path / "out", load_lab(folder))
     assert report.points_changes == [
         "q2 test_encoder_architecture: 1 -> 2 points: every known mistake that fails it now "
         "costs +1 (tests/student_work.py states each mistake's cost)"
     ]
     assert report.given_changes == [
-        "code cell 3 ('transform = transforms.ToTensor()'): +1 -0 lines, now giving: "
+        "student notebook cell 7 ('transform = transforms.ToTensor()'): +1 -0 lines, now giving: "
         "# ToTensor scales each pixel to [0, 1]"
     ]
     assert report.possible == LAB.points + 1

@@ -87,13 +87,19 @@ def test_handed_out_bindings_and_leaks():
 
 
 def test_given_code_changes_are_summarised():
-    before = ["import torch", "class A:\n    ...", "x = 1"]
+    before = ["import torch", "class A:\n    ...", "x = 1", "z = 3"]
     after = ["import torch", "class A:\n    self.encoder = 1\n    ...", "x = 1", "y = 2"]
-    assert handout.changes(before, after) == [
-        "code cell 2 ('class A:'): +1 -0 lines, now giving: self.encoder = 1",
-        "code cell 4 ('y = 2'): +1 -0 lines, now giving: y = 2",
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Lab")]
+    notebook.cells += [nbformat.v4.new_code_cell(source) for source in after]
+    assert handout.changes(before, notebook) == [
+        "student notebook cell 2 ('class A:'): +1 -0 lines, now giving: self.encoder = 1",
+        "student notebook cell 4 ('y = 2'): +1 -1 lines, now giving: y = 2",
     ]
-    assert handout.changes(after, after) == []
+    assert handout.changes(after, notebook) == []
+    assert handout.changes([*after, "w = 4"], notebook) == [
+        "gone since the last build: the code cells 'w = 4'"
+    ]
 
 
 def _grade(*tests):

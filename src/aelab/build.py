@@ -39,6 +39,8 @@ from aelab.master import MasterError, check_points, read_tests, written_question
 from aelab.public_checks import checks_sources, inline_public_tests
 
 OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution", "filled")
+# The last successful build's report, kept through failed builds: what changes are counted from.
+BASELINE = ".last_build_report.json"
 
 
 @dataclass
@@ -81,16 +83,21 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
     """Build ``lab`` into ``out``: handout, autograder, solution, filled handout and report."""
     started = time.perf_counter()
     previous = _previous_report(out)
+    if previous:
+        (out / BASELINE).write_text(json.dumps(previous), encoding="utf-8")
     for name in OUTPUTS:  # nothing of an earlier build survives a failed one
         shutil.rmtree(out / name, ignore_errors=True)
         (out / name).unlink(missing_ok=True)
     master = nbformat.read(lab.master_path, as_version=4)
     try:
         questions = check_points(master, lab.points)
+    except MasterError as error:
+        raise BuildError(f"Points in {lab.master_path.name}: {error}") from error
+    try:
         master_tests = read_tests(master, lab.checks_module)
         declared = check_names.declared(lab)
     except (MasterError, ValueError) as error:
-        raise BuildError(f"{lab.master_path.name}: {error}") from error
+        raise BuildError(f"Tests in {lab.master_path.name}: {error}") from error
     _refuse(
         "The checks' names",
         check_names.declaration_problems(master, master_tests, declared, lab.checks_module),
@@ -139,13 +146,14 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
             tests=points,
             independent={k: g.total for k, g in grades.items() if k.startswith("independent")},
             given_code=given,
-            given_changes=handout.changes(previous["given_code"], given) if previous else [],
+            given_changes=handout.changes(previous["given_code"], student) if previous else [],
             points_changes=_points_changes(previous.get("tests", {}), points) if previous else [],
         )
         out.mkdir(parents=True, exist_ok=True)
         for name in OUTPUTS[1:]:
             shutil.move(staged / name, out / name)
     (out / "build_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    (out / BASELINE).unlink(missing_ok=True)
     return report
 
 
@@ -161,18 +169,21 @@ def _refuse(what: str, problems: list[str]) -> None:
 
 
 def _previous_report(out: Path) -> dict:
-    """The last build's report in ``out`` (empty when there is none, or none this build reads)."""
-    try:
-        report = json.loads((out / "build_report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return report if isinstance(report, dict) and "given_code" in report else {}
+    """The last successful build's report in ``out`` (empty when none this build can read)."""
+    for name in ("build_report.json", BASELINE):
+        try:
+            report = json.loads((out / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict) and "given_code" in report:
+            return report
+    return {}
 
 
 def _points_changes(before: dict[str, float], after: dict[str, float]) -> list[str]:
     """One line per test whose points changed, appeared or went since the last build."""
     lines = []
-    for key in sorted(set(before) | set(after), key=lambda k: (k not in after, k)):
+    for key in [*after, *(key for key in before if key not in after)]:  # the master's order
         old, new = before.get(key), after.get(key)
         if old == new:
             continue

@@ -32,24 +32,30 @@ def first_line(source: str) -> str:
     return next((line.strip() for line in source.splitlines() if line.strip()), "")[:60]
 
 
-def changes(before: list[str], after: list[str]) -> list[str]:
-    """One line per handed-out code cell added, removed or changed since ``before``."""
+def changes(before: list[str], notebook: nbformat.NotebookNode) -> list[str]:
+    """One line per code cell of the handout ``notebook`` that changed since ``before``.
+
+    ``before``: the last build's given code. Cells gone since then are named too.
+    """
+    cells = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    after = given_code(notebook)
     summary = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, a0, a1, b0, b1 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        if b0 == b1:
+            gone = "; ".join(repr(first_line(source)) for source in before[a0:a1])
+            summary.append(f"gone since the last build: the code cells {gone}")
+            continue
         old, new = "\n".join(before[a0:a1]), "\n".join(after[b0:b1])
         diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0))
         added = [line[1:].strip() for line in diff[2:] if line.startswith("+") and line[1:].strip()]
         removed = [line for line in diff[2:] if line.startswith("-") and line[1:].strip()]
-        cells = f"code cell {b0 + 1}" if b1 - b0 == 1 else f"code cells {b0 + 1}-{b1}"
-        if b0 == b1:
-            cells = f"code cell {a0 + 1} of the last build (removed)"
-        name = f" ({first_line(new)!r})" if new.strip() else ""
+        where = f"cell {cells[b0]}" if b1 - b0 == 1 else f"cells {cells[b0]}-{cells[b1 - 1]}"
         quoted = "; ".join(added[:SUMMARY_LINES]) + (" …" if len(added) > SUMMARY_LINES else "")
         summary.append(
-            f"{cells}{name}: +{len(added)} -{len(removed)} lines"
+            f"student notebook {where} ({first_line(new)!r}): +{len(added)} -{len(removed)} lines"
             + (f", now giving: {quoted}" if quoted else "")
         )
     return summary
