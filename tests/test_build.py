@@ -176,3 +176,13 @@ def test_student_notebook_holds_public_checks_only(built):
     assert all(f"def {name}(" in student for name in public)
     assert not [name for name in hidden if re.search(rf"\b{name}\b", student)]
     assert "lab_checks" not in student
+
+
+def test_the_filled_handout_earns_every_point(built, mnist):
+    """What a student who did everything right hands in (the build's filled/ notebook, with the
+    handout's cell ids) is graded as the solution is: every autograded point, nothing flagged."""
+    out, report = built
+    filled = nbformat.read(report.filled_notebook, as_version=4)
+    options = RunOptions(isolation="bwrap", threads=2)
+    result = grade_notebook(filled, read_autograder(out / "autograder.zip"), mnist, options)
+    assert (result.status, result.total) == ("graded", LAB.points), result.reason
