@@ -146,3 +146,21 @@ def test_the_build_report_counts_from_the_lab_description(built):
     assert len(report.tests) == len(master_tests())
     assert report.canvas_assignment == LAB.canvas_assignment
     assert set(report.independent.values()) == {LAB.points}
+
+
+def test_a_failure_the_check_did_not_reach_names_the_first_cell_that_raised():
+    """A typo in a cell of the master itself: its tests only see a missing name."""
+    master = nbformat.v4.new_notebook()
+    master.cells = [nbformat.v4.new_code_cell("import torch\ndata = torch.MNSIT()")]
+    graded = nbformat.from_dict(master)
+    missing = {"passed": False, "message": "`data` is not defined yet: run Problem 1's cell first."}
+    grade = _grade({"question": "q1", "name": "test_data", **missing})
+    grade.cell_errors = [
+        {"index": 0, "error": "AttributeError: module 'torch' has no attribute 'MNSIT'",
+         "where": [0, 2]}
+    ]  # fmt: skip
+    assert proof.solution_failure(grade, graded, master) == (
+        "q1 test_data: `data` is not defined yet: run Problem 1's cell first. (the first cell that "
+        "raised: the master's cell 0 ('import torch'), line 2: 'data = torch.MNSIT()': "
+        "AttributeError: module 'torch' has no attribute 'MNSIT')"
+    )

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -76,7 +77,7 @@ def solution_failure(
     if not failed and found.possible > 0:
         return None
     if not failed:
-        return "The reference solution earns nothing: the autograder holds no points"
+        return "the autograder holds no points: give the master's tests their points"
     first = failed[0]["question"]
     lines = [
         _failure_line(t, graded, master, found.cell_errors)
@@ -93,7 +94,13 @@ def solution_failure(
     return "\n".join(lines)
 
 
-def _failure_line(test: dict, graded: nbformat.NotebookNode, master, cell_errors) -> str:
+def _failure_line(
+    test: dict[str, Any],
+    graded: nbformat.NotebookNode,
+    master: nbformat.NotebookNode,
+    cell_errors: list[dict[str, Any]],
+) -> str:
+    """A failed test, with where its error arose or else the first cell that raised."""
     where = test.get("where")
     line = f"{test['question']} {test['name']}: {test['message']}"
     if where:
