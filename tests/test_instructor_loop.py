@@ -164,3 +164,20 @@ def test_a_failure_the_check_did_not_reach_names_the_first_cell_that_raised():
         "raised: the master's cell 0 ('import torch'), line 2: 'data = torch.MNSIT()': "
         "AttributeError: module 'torch' has no attribute 'MNSIT')"
     )
+
+
+def test_the_problem_text_is_what_students_see():
+    """Given code and prompts count; solution blocks and reference answers do not."""
+    cells = [
+        nbformat.v4.new_raw_cell("# BEGIN QUESTION\nname: q1\npoints: 1"),
+        nbformat.v4.new_markdown_cell("Store the data in `told`."),
+        nbformat.v4.new_raw_cell("# BEGIN SOLUTION"),
+        nbformat.v4.new_code_cell("given = 1\n# BEGIN SOLUTION\nsolved = 2\n# END SOLUTION"),
+        nbformat.v4.new_markdown_cell("**Reference answer.** `reference_only`"),
+        nbformat.v4.new_raw_cell("# END SOLUTION"),
+    ]
+    master = nbformat.v4.new_notebook()
+    master.cells = cells
+    text = check_names.problem_text(master)["q1"]
+    assert "told" in text and "given = 1" in text
+    assert "solved" not in text and "reference_only" not in text

@@ -57,13 +57,18 @@ def declared(lab: Lab) -> Declared:
 
 
 def problem_text(master: nbformat.NotebookNode) -> dict[str, str]:
-    """Per question, what students are told up to its end: Markdown and given code so far."""
-    seen, texts, question = [], {}, ""
+    """Per question, what students are told up to its end: Markdown and given code so far.
+
+    Reference answers (Markdown between raw solution markers) are not told.
+    """
+    seen, texts, question, answer = [], {}, "", False
     for cell in master.cells:
         source = cell.source
         if cell.cell_type == "raw" and source.strip().startswith("# BEGIN QUESTION"):
             question = re.search(r"^name:\s*(\S+)", source, re.M)[1]
-        elif cell.cell_type == "markdown":
+        elif cell.cell_type == "raw" and source.strip() in ("# BEGIN SOLUTION", "# END SOLUTION"):
+            answer = source.strip() == "# BEGIN SOLUTION"
+        elif cell.cell_type == "markdown" and not answer:
             seen.append(source)
         elif cell.cell_type == "code" and "# BEGIN TEST CONFIG" not in source:
             seen.append(SOLUTION_BLOCK.sub("", source))
