@@ -181,3 +181,30 @@ def test_garbage_on_the_channel_is_garbled_not_trusted():
 )
 def test_a_structure_that_is_not_torch_layers_of_sane_size_is_not_made(structure):
     assert rebuild(structure) is None
+
+
+def test_a_cell_error_is_reported_with_its_place_and_a_hostile_one_changes_nothing():
+    """The worker reports a failed cell's error and line (the build shows it to the instructor);
+    an exception whose text itself raises is still reported, and the next cell runs."""
+    worker = _worker()
+    pipes = Pipes(worker.stdin, worker.stdout)
+    cells = [
+        "x = 1\nx.nothing",
+        "class Hostile(Exception):\n    def __str__(self):\n        raise RuntimeError\n"
+        "raise Hostile",
+        "y = 2",
+    ]
+    job = [{"index": i, "source": source} for i, source in enumerate(cells)]
+    pipes.send({"job": {"cells": job, "cell_timeout": 60}})
+    ends = []
+    while len(ends) < 3:
+        header = pipes.receive(time.monotonic() + 60)[0]
+        if header.get("phase") == "end":
+            ends.append(header)
+    assert ends[0]["error"] == "AttributeError: 'int' object has no attribute 'nothing'"
+    assert ends[0]["where"] == [0, 2]
+    assert (ends[1]["status"], ends[1]["where"][0]) == ("error", 1)
+    assert ends[2]["status"] == "ok"
+    pipes.send({"op": "end"})
+    pipes.close()
+    worker.wait(timeout=30)

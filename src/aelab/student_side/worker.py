@@ -265,14 +265,17 @@ def describe(error: BaseException | None) -> str:
     """``Kind: first line`` of an exception (the kind alone when it says nothing)."""
     if error is None:
         return ""
-    text = str(error).strip()
+    try:  # the notebook's own exception class: its text may itself raise
+        text = str(error).strip()
+    except Exception:
+        text = ""
     first = text.splitlines()[0][:DETAIL_LIMIT] if text else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 def locate(shell: Any, trace: Any) -> list[int] | None:
     """``[cell index, line]`` of the innermost frame of ``trace`` in one of the notebook's cells."""
-    names = getattr(shell.compile, "_filename_map", {})
+    names = getattr(getattr(shell, "compile", None), "_filename_map", {})
     found = None
     while trace is not None:
         number = names.get(trace.tb_frame.f_code.co_filename)
@@ -312,7 +315,8 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
         plt.close("all")
         report = {"event": "cell", "index": cell["index"], "phase": "end", "status": status}
         if status == "error":  # a claim, shown only to instructors building their own master
-            report.update(error=describe(error), where=locate(shell, error.__traceback__))
+            trace = getattr(error, "__traceback__", None)
+            report.update(error=describe(error), where=locate(shell, trace))
         channel.send(report)
 
 
