@@ -20,10 +20,20 @@ system:
 	@command -v bwrap >/dev/null && command -v chromium >/dev/null || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y $(SYSTEM_PACKAGES); }
 
-$(BIN)/aelab: pyproject.toml
+# Install only when what would be installed changed: pyproject.toml's dependency lists or the
+# torch pin, named by their checksum (a fresh clone's newer pyproject.toml is no reason to
+# download torch again; any other edit of it neither).
+REQUIREMENTS := $(shell { sed -n '/^dependencies/,/^]/p;/^\[project.optional-dependencies\]/,/^$$/p' \
+	pyproject.toml; echo '$(TORCH_SPEC)'; } | cksum | cut -d' ' -f1)
+INSTALLED := $(VENV)/.installed-$(REQUIREMENTS)
+
+$(BIN)/aelab: | $(INSTALLED)
+
+$(INSTALLED):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
 	touch $@
 
 build: system $(BIN)/aelab

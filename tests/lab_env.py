@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import linecache
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from aelab.data import default_root
 from aelab.grading.judge import CAP_MARKER
 from aelab.grading.runner import RunOptions
 from aelab.lab import load_lab
-from aelab.master import given_cells
+from aelab.master import given_cells, read_tests
 from aelab.student_side.objects import InProcess
 from aelab.student_side.worker import BatchCap
 
@@ -54,19 +53,9 @@ def master_cells() -> list[nbformat.NotebookNode]:
 
 
 def master_tests() -> list[MasterTest]:
-    """Every test cell of the master, in order."""
-    tests, question = [], None
-    for cell in master_cells():
-        found = re.search(r"^name:\s*(\S+)", cell.source, re.MULTILINE)
-        if cell.cell_type == "raw" and "# BEGIN QUESTION" in cell.source and found:
-            question = found[1]
-        if cell.cell_type == "code" and "# BEGIN TEST CONFIG" in cell.source:
-            name = re.search(r"def (test_\w+)\(", cell.source)[1]
-            call = re.search(r"lab_checks\.(.+)$", cell.source.strip())[1]
-            points = float(re.search(r"^points:\s*([\d.]+)", cell.source, re.MULTILINE)[1])
-            hidden = re.search(r"^hidden:\s*true", cell.source, re.MULTILINE) is not None
-            tests.append(MasterTest(question, name, points, hidden, call))
-    return tests
+    """Every test cell of the master, in order (read as the build reads them)."""
+    found = read_tests(nbformat.read(MASTER, as_version=4), LAB.checks_module)
+    return [MasterTest(t.question, t.name, t.points, t.hidden, t.call) for t in found]
 
 
 def code_cells(cells: list[nbformat.NotebookNode]) -> list[str]:
@@ -115,3 +104,24 @@ def with_mistake(sources: list[str], env: dict, mistake) -> tuple[dict, bool]:
 def mistake_cost(own: list[MasterTest], failed: set[str], given_failed: bool) -> float:
     """What a mistake costs: its question's failed tests, or all of them when a given cell broke."""
     return sum(test.points for test in own if given_failed or test.name in failed)
+
+
+def question_points() -> dict[str, float]:
+    """Each autograded question's points, from the master's tests (as the build counts them)."""
+    points: dict[str, float] = {}
+    for test in master_tests():
+        points[test.question] = points.get(test.question, 0.0) + test.points
+    return points
+
+
+def score(points: float) -> str:
+    """A score as results.csv and the gradebook import write it (``38``, ``34.5``)."""
+    return f"{points:g}"
+
+
+def score_with_mistakes(questions: set[str], number: int = 0) -> float:
+    """What the solution with round ``number``'s mistakes of ``questions`` scores."""
+    from student_work import mistake_round  # student_work imports this module
+
+    lost = sum(m.points_lost for m in mistake_round(number) if m.question in questions)
+    return LAB.points - lost

@@ -6,8 +6,7 @@ import zipfile
 
 import pytest
 from canvas_class import HONEST_ANSWER, MARKER, SSH_KEY, TOKEN, attacks
-from lab_env import LAB
-from student_work import mistake_round
+from lab_env import LAB, score, score_with_mistakes
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +32,7 @@ def test_every_attack_is_put_up_for_review_or_earns_only_its_points(graded_class
     for attack in attacks(graded_class.port, graded_class.planted):
         row = rows[attack.user_id]
         if attack.base == "solution":  # an endless cell: that cell only is lost
-            assert (row["status"], row["total"]) == ("graded", "38"), attack.name
+            assert (row["status"], row["total"]) == ("graded", score(LAB.points)), attack.name
             assert "ran past its time limit" in row["reason"]
             continue
         assert row["status"] in ("needs review", "errored", "graded"), attack.name
@@ -57,8 +56,8 @@ def test_no_honest_notebook_is_flagged_or_loses_points(graded_class):
     rows = _rows(graded_class)
     honest = {u: r for u, r in rows.items() if u.isdigit() and int(u) < 200 and r["total"]}
     assert honest and all(row["status"] == "graded" for row in honest.values()), honest
-    late = LAB.points - sum(m.points_lost for m in mistake_round(0) if m.question in ("q9", "q10"))
-    assert rows["101"]["total"] == f"{LAB.points:g}" and rows["103"]["total"] == f"{late:g}"
+    assert rows["101"]["total"] == score(LAB.points)
+    assert rows["103"]["total"] == score(score_with_mistakes({"q9", "q10"}))  # Ed's mistakes
 
 
 def _checks_code_lines():

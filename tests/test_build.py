@@ -37,11 +37,11 @@ def _solution_lines():
 
 def test_solution_earns_everything_and_blank_nothing(built):
     out, report = built
-    assert report.possible == 38
+    assert report.possible == LAB.points
     assert report.solution_score == report.possible
     assert report.blank_score == 0
     assert report.seconds < 120
-    assert json.loads((out / "build_report.json").read_text())["solution_score"] == 38
+    assert json.loads((out / "build_report.json").read_text())["solution_score"] == LAB.points
 
 
 def test_student_notebook_has_no_solution_and_no_hidden_test(built):
@@ -180,3 +180,13 @@ def test_student_notebook_holds_public_checks_only(built):
     assert all(f"def {name}(" in student for name in public)
     assert not [name for name in hidden if re.search(rf"\b{name}\b", student)]
     assert "lab_checks" not in student
+
+
+def test_the_filled_handout_earns_every_point(built, mnist):
+    """What a student who did everything right hands in (the build's filled/ notebook, with the
+    handout's cell ids) is graded as the solution is: every autograded point, nothing flagged."""
+    out, report = built
+    filled = nbformat.read(report.filled_notebook, as_version=4)
+    options = RunOptions(isolation="bwrap", threads=2)
+    result = grade_notebook(filled, read_autograder(out / "autograder.zip"), mnist, options)
+    assert (result.status, result.total) == ("graded", LAB.points), result.reason

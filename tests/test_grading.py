@@ -11,6 +11,8 @@ import zipfile
 import pytest
 from canvas_class import COLUMN, HONEST_ANSWER
 from canvas_model import check_import
+from lab_env import LAB, question_points, score, score_with_mistakes
+from student_work import mistake_round
 
 from aelab.canvas import same_score
 from aelab.data import RAW_FILES, verify_raw_files
@@ -18,8 +20,10 @@ from aelab.grading import grade_submissions
 
 pytestmark = pytest.mark.slow
 
-FULL = ["4", "4", "6", "3", "4", "5", "6", "3", "3"]
-ZERO = ["0"] * 9
+POINTS = question_points()  # counts come from the lab: the master's tests and lab.toml
+FULL, ZERO, TOTAL = [score(p) for p in POINTS.values()], ["0"] * len(POINTS), score(LAB.points)
+LATE = {"q9", "q10"}  # Ed's mistakes (tests/canvas_class.py)
+LATE_TOTAL = score(score_with_mistakes(LATE))
 
 
 def _csv(path):
@@ -28,17 +32,18 @@ def _csv(path):
 
 
 def _scores(row):
-    return [row[q] for q in ("q1", "q2", "q3", "q5", "q6", "q8", "q9", "q10", "q11")]
+    return [row[q] for q in POINTS]
 
 
 def test_every_honest_file_gets_a_row_with_exact_scores_and_reasons(graded_class):
     rows = {r["file"]: r for r in _csv(graded_class.results / "results.csv")}
     jane = rows["doejane_101_5001_autoencoders_mnist.ipynb"]
     assert (jane["status"], jane["reason"], jane["credited"]) == ("graded", "", "101 102")
-    assert _scores(jane) == FULL and jane["total"] == "38" and jane["possible"] == "38"
+    assert _scores(jane) == FULL and jane["total"] == TOTAL and jane["possible"] == TOTAL
     late = rows["poeed_LATE_103_5003_autoencoders_mnist-1.ipynb"]
-    assert (late["late"], late["status"], late["total"]) == ("yes", "graded", "35")
-    assert _scores(late)[6:8] == ["4.5", "1.5"]
+    assert (late["late"], late["status"], late["total"]) == ("yes", "graded", LATE_TOTAL)
+    lost = {m.question: m.points_lost for m in mistake_round(0) if m.question in LATE}
+    assert {q: late[q] for q in LATE} == {q: score(POINTS[q] - lost[q]) for q in LATE}
     blank = rows["leeann_104_5004_autoencoders_mnist_2026.zip"]  # the real export zip
     assert (blank["status"], _scores(blank)) == ("graded", ZERO)
     html = rows["kimsue_105_5005_autoencoders_mnist.html"]
@@ -46,7 +51,7 @@ def test_every_honest_file_gets_a_row_with_exact_scores_and_reasons(graded_class
     broken = rows["parkkim_106_5006_autoencoders_mnist.ipynb"]
     assert broken["status"] == "unreadable" and "not a valid notebook" in broken["reason"]
     pasted = rows["copycat_111_5011_autoencoders_mnist.ipynb"]
-    assert pasted["status"] == "graded" and pasted["total"] == "38"
+    assert pasted["status"] == "graded" and pasted["total"] == TOTAL
     assert "no Otter metadata" in pasted["reason"]
     other_lab = rows["wrongwill_112_5012_autoencoders_mnist.ipynb"]
     assert other_lab["status"] == "errored" and "'lab11'" in other_lab["reason"]
@@ -64,7 +69,7 @@ def test_every_honest_file_gets_a_row_with_exact_scores_and_reasons(graded_class
         "a text entry, not an uploaded file",
     )
     workers = rows["workerswes_119_5019_autoencoders_mnist.ipynb"]
-    assert (workers["status"], workers["total"]) == ("graded", "38")
+    assert (workers["status"], workers["total"]) == ("graded", TOTAL)
     stray = rows["readme.txt"]
     assert stray["status"] == "unreadable" and "not Canvas's" in stray["reason"]
     assert graded_class.summary.conflicts == []
@@ -79,11 +84,11 @@ def test_the_import_changes_only_what_it_should_and_lists_every_cell(graded_clas
     assert rows[1][0].strip() == "Points Possible" and rows[2][-1] == "Manual Posting"
     cells = {row[1]: row[-1] for row in rows[3:]}
     expected = {
-        "101": "38", "102": "38",  # Jane's team: both partners
-        "103": "35", "104": "0", "111": "38", "113": "0", "114": "0", "119": "38",
+        "101": TOTAL, "102": TOTAL,  # Jane's team: both partners
+        "103": LATE_TOTAL, "104": "0", "111": TOTAL, "113": "0", "114": "0", "119": TOTAL,
         "105": "", "106": "", "112": "", "115": "",  # no autograded score: cell as exported
         "116": "EX",  # excused: kept
-        "117": "41.0",  # set by hand in Canvas: kept (as Canvas stores it), though it scores 38
+        "117": "41.0",  # set by hand in Canvas: kept (as Canvas stores it), though it scores all
         "118": "20.0",  # did not submit: kept
     }  # fmt: skip
     assert {k: cells[k] for k in expected} == expected
@@ -97,7 +102,7 @@ def test_the_import_changes_only_what_it_should_and_lists_every_cell(graded_clas
         old = before[user_id][COLUMN]
         assert same_score(old, cell) or old == cell or old in ("", "-"), user_id
     stored = check_import(results)  # Canvas's import stores what changes.csv says
-    assert (stored["101"], stored["117"], stored["116"]) == ("38.0", "41.0", "EX")
+    assert (stored["101"], stored["117"], stored["116"]) == (str(float(LAB.points)), "41.0", "EX")
 
 
 def test_feedback_goes_back_to_canvas_by_user_and_attachment_id(graded_class):
@@ -112,10 +117,10 @@ def test_feedback_goes_back_to_canvas_by_user_and_attachment_id(graded_class):
     assert "poeed_103_5003_feedback.html" in names and "kimsue_105_5005_feedback.html" in names
     # one page per student: Moe's notebook page, attached to his HTML copy (shown as a page)
     assert [n for n in names if "_113_" in n] == ["moeal_113_5014_feedback.html"]
-    assert "Autograded: 38 / 38" in jane and HONEST_ANSWER in jane  # her own written answer
+    assert f"Autograded: {TOTAL} / {TOTAL}" in jane and HONEST_ANSWER in jane  # her own answer
     assert "Reference answer" not in jane and "not graded yet" in jane
     partner = (results / "feedback" / "roejohn_102.html").read_text()
-    assert "feedback for Roe, John" in partner and "Autograded: 38 / 38" in partner
+    assert "feedback for Roe, John" in partner and f"Autograded: {TOTAL} / {TOTAL}" in partner
     ed = (results / "feedback" / "poeed_103.html").read_text()
     assert "<code>test_vae_loss_value</code>" in ed and "check the KL formula and its sign" in ed
     assert "def test_" not in ed and "lab_checks" not in ed  # no test source

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 import student_work as work
 from html_pages import TEMPLATES, code_sources, export
-from lab_env import LAB, master_tests
+from lab_env import LAB, master_tests, score
 
 from aelab.grading import GradingOptions, grade_submissions
 from aelab.grading.runner import RunOptions
@@ -96,9 +96,11 @@ def test_every_question_scores_the_same_from_the_notebook_and_from_its_html(grad
         assert forms["lab"] == forms["ipynb"] == forms["classic"], kind
     assert set(by_kind) == {"solution", "blank", *(f"round{n}" for n in range(ROUNDS))}
     assert sum(len(work.mistake_round(n)) for n in range(ROUNDS)) == len(work.MISTAKES)
-    full = f"{LAB.points:g}"
-    assert by_kind["solution"]["ipynb"][1] == full and by_kind["blank"]["ipynb"][1] == "0"
-    assert all(0 < float(by_kind[k]["ipynb"][1]) < LAB.points for k in by_kind if "round" in k)
+    total = by_kind["solution"]["ipynb"][1]
+    assert total == score(LAB.points) and by_kind["blank"]["ipynb"][1] == "0"
+    assert all(
+        0 < float(by_kind[k]["ipynb"][1]) < LAB.points for k in by_kind if k.startswith("round")
+    )
 
 
 def test_the_rows_say_the_notebook_was_rebuilt_from_html(graded):
@@ -140,7 +142,7 @@ def test_a_notebook_beside_its_html_is_graded_as_before(graded):
 def test_hostile_and_foreign_pages_get_a_row_with_a_reason(graded):
     results, rows, _, files, summary, _ = graded
     hostile = rows["hostile_460_9460_autoencoders_mnist.html"]
-    assert (hostile["status"], hostile["total"]) == ("graded", "38")  # the early </pre>: code
+    assert (hostile["status"], hostile["total"]) == ("graded", score(LAB.points))  # early </pre>
     sheet = (results / "manual_scores.csv").read_text()
     assert "alert(1)" not in sheet and "<script" not in sheet
     assert "alert(1)" not in (results / "written" / "q4a.html").read_text()

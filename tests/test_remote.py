@@ -13,7 +13,7 @@ from aelab.grading.remote import OutOfTime, Pipes, Sandboxed, SandboxGone
 from aelab.grading.sandbox import STUDENT_SIDE
 from aelab.student_side.objects import InProcess, Ref, StudentError, rebuild
 
-NOTEBOOK = '''
+NOTEBOOK = """
 import torch
 from torch import nn
 
@@ -39,7 +39,7 @@ class Model(nn.Module):
         return self.layers(x)
 
 model = Model()
-'''
+"""
 DOUBLES = "def twice(x):\n    return 2 * x\n"
 
 
@@ -104,6 +104,24 @@ def test_the_students_errors_come_back_as_their_class_name_only(student):
     assert unfinished.attr("no such attribute", 5) == 5 and not student.get("add").unfinished()
 
 
+def test_the_instructors_own_notebook_shows_the_error_and_where_it_arose(student):
+    """The build grades the instructor's master in instructor mode: the exception's text and
+    the cell and line that raised it, which a student's grading never keeps."""
+    instructor = Sandboxed(student.pipes, instructor=True)
+    instructor.deadline = student.deadline
+    with pytest.raises(StudentError) as raised:
+        instructor.get("broken").call(1)
+    error = raised.value
+    assert (error.kind, error.detail, error.where) == (
+        "ValueError",
+        "a secret the student wrote",
+        [0, 13],
+    )
+    with pytest.raises(StudentError) as raised:
+        student.get("broken").call(1)
+    assert (raised.value.detail, raised.value.where) == ("", None)
+
+
 def test_the_same_questions_get_the_same_answers_in_this_process():
     namespace: dict = {}
     exec(NOTEBOOK, namespace)
@@ -163,3 +181,30 @@ def test_garbage_on_the_channel_is_garbled_not_trusted():
 )
 def test_a_structure_that_is_not_torch_layers_of_sane_size_is_not_made(structure):
     assert rebuild(structure) is None
+
+
+def test_a_cell_error_is_reported_with_its_place_and_a_hostile_one_changes_nothing():
+    """The worker reports a failed cell's error and line (the build shows it to the instructor);
+    an exception whose text itself raises is still reported, and the next cell runs."""
+    worker = _worker()
+    pipes = Pipes(worker.stdin, worker.stdout)
+    cells = [
+        "x = 1\nx.nothing",
+        "class Hostile(Exception):\n    def __str__(self):\n        raise RuntimeError\n"
+        "raise Hostile",
+        "y = 2",
+    ]
+    job = [{"index": i, "source": source} for i, source in enumerate(cells)]
+    pipes.send({"job": {"cells": job, "cell_timeout": 60}})
+    ends = []
+    while len(ends) < 3:
+        header = pipes.receive(time.monotonic() + 60)[0]
+        if header.get("phase") == "end":
+            ends.append(header)
+    assert ends[0]["error"] == "AttributeError: 'int' object has no attribute 'nothing'"
+    assert ends[0]["where"] == [0, 2]
+    assert (ends[1]["status"], ends[1]["where"][0]) == ("error", 1)
+    assert ends[2]["status"] == "ok"
+    pipes.send({"op": "end"})
+    pipes.close()
+    worker.wait(timeout=30)

@@ -14,6 +14,23 @@ from aelab.student_side.objects import Ref, observe
 
 from .common import PROBLEM_1, ask, attr, expect, first_batch, mnist, need
 
+# The notebook's names each check reads: each named in the problem text (aelab build checks
+# both; README: Add a check).
+READS = {
+    "dataset_sizes": ("train_dataset", "val_dataset", "test_dataset"),
+    "loader_batch_sizes": ("train_loader", "val_loader", "test_loader"),
+    "split_is_a_random_partition": ("train_dataset", "val_dataset"),
+    "loaders_serve_their_datasets": (
+        "train_loader",
+        "train_dataset",
+        "val_loader",
+        "val_dataset",
+        "test_loader",
+        "test_dataset",
+    ),
+    "loader_order": ("train_loader", "val_loader", "test_loader"),
+}
+
 SPLITS = {"train_dataset": True, "val_dataset": True, "test_dataset": False}  # MNIST train=
 
 

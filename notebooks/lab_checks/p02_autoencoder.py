@@ -17,6 +17,16 @@ from aelab.student_side.objects import Ref, observe
 from .common import ask, attr, call, expect, is_module, need, pair, rebuilt, reseed
 from .doubles import evaluate, layer_gradients, push
 
+# The notebook's names each check reads: each named in the problem text (aelab build checks
+# both; README: Add a check).
+READS = {
+    "autoencoder_shapes": ("AutoEncoder",),
+    "autoencoder_forward": ("AutoEncoder",),
+    "encoder_architecture": ("AutoEncoder",),
+    "decoder_mirrors_the_encoder": ("AutoEncoder",),
+    "decoder_sigmoid": ("AutoEncoder",),
+}
+
 SEQUENTIAL = (
     "self.{part} should be an nn.Sequential of torch's own layers (Linear, ReLU, ...): this "
     "check makes it again from its layers and weights."

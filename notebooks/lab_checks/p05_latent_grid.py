@@ -10,6 +10,15 @@ from aelab.student_side.objects import observe
 
 from .common import TRAINED_AE, as_tensor, attr, call, expect, need, need_tensor
 
+# The notebook's names each check reads: each named in the problem text (aelab build checks
+# both; README: Add a check).
+READS = {
+    "grid_shapes": ("latent_x", "latent_y", "latent_grid", "grid_images"),
+    "grid_spans_minus_five_to_five": ("latent_x", "latent_y", "latent_grid"),
+    "grid_reading_order": ("latent_grid",),
+    "grid_images_are_decoded_grid_points": ("trained_autoencoder", "latent_grid", "grid_images"),
+}
+
 PROBLEM_5 = "run Problem 5's cell first (it needs `trained_autoencoder`)."
 
 

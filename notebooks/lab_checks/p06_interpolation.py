@@ -11,6 +11,17 @@ from aelab.student_side.objects import observe
 from .common import PROBLEM_1, TRAINED_AE, as_tensor, ask, attr, call, expect, is_module, need
 from .doubles import CurveEncoder, RecordingDecoder, tensor_loader
 
+# The notebook's names each check reads: each named in the problem text (aelab build checks
+# both; README: Add a check).
+READS = {
+    "extrapolation_signature_and_shape": (
+        "extrapolate_digits",
+        "trained_autoencoder",
+        "test_loader",
+    ),
+    "interpolation_path": ("extrapolate_digits",),
+}
+
 PROBLEM_6 = "run Problem 6's cell first."
 
 

@@ -10,6 +10,14 @@ from aelab.student_side.objects import observe
 
 from .common import TRAINED_VAE, as_tensor, attr, call, expect, need, need_tensor
 
+# The notebook's names each check reads: each named in the problem text (aelab build checks
+# both; README: Add a check).
+READS = {
+    "prior_sample_shapes": ("latent_samples", "reconstruction"),
+    "latent_samples_are_standard_normal": ("latent_samples",),
+    "reconstruction_decodes_the_samples": ("trained_vae", "latent_samples", "reconstruction"),
+}
+
 PROBLEM_10 = "run Problem 10's cell first (it needs `trained_vae`)."
 
 

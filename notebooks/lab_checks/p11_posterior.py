@@ -11,6 +11,22 @@ from aelab.student_side.objects import observe
 from .common import TRAINED_VAE, attr, call, expect, need, need_tensor
 from .p10_prior_samples import has_shape, standard_normal
 
+# The notebook's names each check reads: each named in the problem text (aelab build checks
+# both; README: Add a check).
+READS = {
+    "comparison_shapes": ("prior", "approx_posterior"),
+    "prior_is_standard_normal": ("prior",),
+    "posterior_uses_the_reparameterisation_trick": (
+        "approx_posterior",
+        "latent_mu",
+        "latent_logvar",
+        "test_samples",
+        "trained_vae",
+        "prior",
+    ),
+}
+GIVEN = ("test_samples", "latent_mu", "latent_logvar")  # the handout's Problem 11 cell binds them
+
 PROBLEM_11 = "run Problem 11's cell first (it needs `trained_vae`)."
 
 

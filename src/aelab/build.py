@@ -1,18 +1,21 @@
 """Build a lab: master notebook → student notebook + autograder, with proof that it grades right.
 
-Steps: check that the master's points agree (``master.check_points``); copy each public
-test's check into its cell and the term's heading into the notebook; ``otter assign``;
-refuse wrong cell locks; add the checks, the data, the written questions and the lab's
-description to the autograder; grade the reference solution and the untouched student
-notebook exactly as ``aelab grade`` does. The outputs replace the previous build's only
-when all of that succeeded; they are removed as soon as a build starts, so a failed build
-leaves nothing old that could be handed out by mistake.
+Steps: check that the master's points agree (``master.check_points``), that every test
+cell calls a check and that each check declares the names it reads, all given in the
+problem text (``check_names``); copy each public test's check into its cell and the term's
+heading into the notebook; ``otter assign``; refuse wrong cell locks; add the checks, the
+data, the written questions and the lab's description to the autograder; write a filled
+handout (``fill``); grade the reference solution, the untouched handout and the lab's
+independently written correct notebooks exactly as ``aelab grade`` does (``proof``); refuse
+a handout that gives away what a hidden test checks (``handout``). The outputs replace the
+previous build's only when all of that succeeded; they are removed as soon as a build
+starts, so a failed build leaves nothing old that could be handed out by mistake. What
+changed since that build (given code, points) is reported.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,23 +23,24 @@ import sys
 import tempfile
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from aelab import check_names, handout, proof
 from aelab.cell_locks import lock_problems
 from aelab.data import unpack_mnist, verify_raw_files
-from aelab.grading.autograder import GIVEN_MEMBER, LAB_MEMBER, SCAFFOLD_MEMBER, read_autograder
-from aelab.grading.runner import GRADED, Judges, RunOptions
-from aelab.grading.sandbox import bwrap_available
+from aelab.fill import filled
+from aelab.grading.autograder import GIVEN_MEMBER, LAB_MEMBER, SCAFFOLD_MEMBER
 from aelab.grading.written import QUESTIONS_MEMBER
 from aelab.lab import Lab
-from aelab.master import MasterError, check_points, given_cells, written_questions
+from aelab.master import MasterError, check_points, given_cells, read_tests, written_questions
 from aelab.public_checks import checks_sources, inline_public_tests
 
-OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution")
+OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution", "filled")
+# The last successful build's report, kept through failed builds: what changes are counted from.
+BASELINE = ".last_build_report.json"
 
 
 @dataclass
@@ -49,12 +53,19 @@ class BuildReport:
     student_notebook: str
     solution_notebook: str
     autograder_zip: str
+    filled_notebook: str
+    canvas_assignment: str
     solution_score: float
     blank_score: float
     possible: float
     written_points: float
     seconds: float
     questions: dict[str, dict] = field(default_factory=dict)
+    tests: dict[str, float] = field(default_factory=dict)  # "q1 test_name" → points
+    independent: dict[str, float] = field(default_factory=dict)  # style → score
+    given_code: list[str] = field(default_factory=list)  # the handout's code cells
+    given_changes: list[str] = field(default_factory=list)  # since the last build
+    points_changes: list[str] = field(default_factory=list)  # since the last build
 
 
 class BuildError(RuntimeError):
@@ -69,8 +80,11 @@ class BuildError(RuntimeError):
 
 
 def build_assignment(out: Path, lab: Lab) -> BuildReport:
-    """Build ``lab`` into ``out``: student notebook, autograder, solution and report."""
+    """Build ``lab`` into ``out``: handout, autograder, solution, filled handout and report."""
     started = time.perf_counter()
+    previous = _previous_report(out)
+    if previous:
+        (out / BASELINE).write_text(json.dumps(previous), encoding="utf-8")
     for name in OUTPUTS:  # nothing of an earlier build survives a failed one
         shutil.rmtree(out / name, ignore_errors=True)
         (out / name).unlink(missing_ok=True)
@@ -79,13 +93,21 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
         questions = check_points(master, lab.points)
     except MasterError as error:
         raise BuildError(f"Points in {lab.master_path.name}: {error}") from error
+    try:
+        master_tests = read_tests(master, lab.checks_module)
+        declared = check_names.declared(lab)
+    except (MasterError, ValueError) as error:
+        raise BuildError(f"Tests in {lab.master_path.name}: {error}") from error
+    _refuse(
+        "The checks' names",
+        check_names.declaration_problems(master, master_tests, declared, lab.checks_module),
+    )
     notebook_name = lab.master
     with tempfile.TemporaryDirectory(prefix="aelab-build-") as scratch:
         scratch = Path(scratch)
-        dist = _assign(lab, master, scratch)
+        dist = _assign(lab, nbformat.from_dict(master), scratch)
         locks = lock_problems(nbformat.read(dist / "student" / notebook_name, as_version=4))
-        if locks:
-            raise BuildError("The student notebook's cell locks are wrong:\n" + "\n".join(locks))
+        _refuse("The student notebook's cell locks are wrong", locks)
         staged = scratch / "out"
         for kind, source in (("student", "student"), ("solution", "autograder")):
             (staged / kind).mkdir(parents=True)
@@ -94,8 +116,13 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
         (zip_path,) = (dist / "autograder").glob("*.zip")
         shutil.copy(zip_path, staged / "autograder.zip")
         student = nbformat.read(staged / "student" / notebook_name, as_version=4)
+        solution = nbformat.read(staged / "solution" / notebook_name, as_version=4)
+        (staged / "filled").mkdir()
+        nbformat.write(filled(student, solution), staged / "filled" / notebook_name)
         _add_files(staged / "autograder.zip", lab, master, student)
-        solution, blank = _prove(staged, lab, scratch)
+        grades = _prove(staged, lab, scratch, master, student, solution, declared, master_tests)
+        given = handout.given_code(student)
+        points = {f"{t.question} {t.name}": t.points for t in master_tests}
         report = BuildReport(
             lab=str(lab.folder / "lab.toml"),
             master=str(lab.master_path),
@@ -103,9 +130,11 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
             student_notebook=str(out / "student" / notebook_name),
             solution_notebook=str(out / "solution" / notebook_name),
             autograder_zip=str(out / "autograder.zip"),
-            solution_score=solution.total,
-            blank_score=blank.total,
-            possible=solution.possible,
+            filled_notebook=str(out / "filled" / notebook_name),
+            canvas_assignment=lab.canvas_assignment,
+            solution_score=grades[proof.SOLUTION].total,
+            blank_score=grades[proof.BLANK].total,
+            possible=grades[proof.SOLUTION].possible,
             written_points=sum(q.points for q in questions if q.manual),
             seconds=time.perf_counter() - started,
             questions={
@@ -114,12 +143,60 @@ def build_assignment(out: Path, lab: Lab) -> BuildReport:
                 else {"points": q.points, "written": True}
                 for q in questions
             },
+            tests=points,
+            independent={k: g.total for k, g in grades.items() if k.startswith("independent")},
+            given_code=given,
+            given_changes=handout.changes(previous["given_code"], student) if previous else [],
+            points_changes=_points_changes(previous.get("tests", {}), points) if previous else [],
         )
         out.mkdir(parents=True, exist_ok=True)
         for name in OUTPUTS[1:]:
             shutil.move(staged / name, out / name)
     (out / "build_report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    (out / BASELINE).unlink(missing_ok=True)
     return report
+
+
+def _refuse(what: str, problems: list[str]) -> None:
+    """Fail the build with the first problem on the first line, the others after it."""
+    if problems:
+        more = (
+            f"\n({len(problems) - 1} more below)\n" + "\n".join(problems[1:])
+            if problems[1:]
+            else ""
+        )
+        raise BuildError(f"{what}: {problems[0]}{more}")
+
+
+def _previous_report(out: Path) -> dict:
+    """The last successful build's report in ``out`` (empty when none this build can read)."""
+    for name in ("build_report.json", BASELINE):
+        try:
+            report = json.loads((out / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict) and "given_code" in report:
+            return report
+    return {}
+
+
+def _points_changes(before: dict[str, float], after: dict[str, float]) -> list[str]:
+    """One line per test whose points changed, appeared or went since the last build."""
+    lines = []
+    for key in [*after, *(key for key in before if key not in after)]:  # the master's order
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if old is None:
+            lines.append(f"{key}: new test, {new:g} points")
+        elif new is None:
+            lines.append(f"{key}: removed (was {old:g} points)")
+        else:
+            lines.append(
+                f"{key}: {old:g} -> {new:g} points: every known mistake that fails it now costs "
+                f"{new - old:+g} (tests/student_work.py states each mistake's cost)"
+            )
+    return lines
 
 
 def _assign(lab: Lab, master: nbformat.NotebookNode, scratch: Path) -> Path:
@@ -194,29 +271,62 @@ def _add_files(
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
 
 
-def _prove(staged: Path, lab: Lab, scratch: Path):
-    """Grade the solution (all points) and the blank notebook (none) as ``aelab grade`` does."""
-    autograder = read_autograder(staged / "autograder.zip")
+def _prove(
+    staged: Path,
+    lab: Lab,
+    scratch: Path,
+    master: nbformat.NotebookNode,
+    student: nbformat.NotebookNode,
+    solution: nbformat.NotebookNode,
+    declared: check_names.Declared,
+    master_tests: list,
+) -> dict:
+    """Grade the solution (all points), the handout (none) and the independent notebooks (all).
+
+    Refusals, most telling first: the solution's own error; a handout that gives away what a
+    hidden test checks (which is also why a blank notebook would earn points); a test that
+    fails a correct notebook written another way; a name a check read without declaring it.
+    """
+    answered = _without_reference_answers(solution)
+    notebooks = {proof.SOLUTION: answered, proof.BLANK: student}
+    try:
+        notebooks.update(proof.independent_notebooks(lab, answered))
+    except (OSError, SyntaxError, AttributeError, ValueError) as error:
+        raise BuildError(f"The independent notebooks ({lab.independent}): {error!r}") from error
     mnist = unpack_mnist(scratch / "mnist") if lab.data == "mnist" else None
-    options = RunOptions(
-        isolation="bwrap" if bwrap_available() else "none",
-        threads=max(1, (os.cpu_count() or 1) // 2),
-        epoch_cap=lab.epoch_cap,
+    grades = proof.grade(staged / "autograder.zip", lab, mnist, notebooks)
+    stopped = proof.not_graded(grades)
+    if stopped:
+        raise BuildError(stopped)
+    lost = proof.solution_failure(grades[proof.SOLUTION], answered, master)
+    if lost:
+        raise BuildError(f"The reference solution loses points: {lost}")
+    solution_tests = grades[proof.SOLUTION].tests
+    _refuse(
+        "Solution code in the handout",
+        handout.leaks(student, master, solution_tests, declared.given),
     )
-    kinds = ("solution", "student")
-    notebooks = [nbformat.read(staged / kind / lab.master, as_version=4) for kind in kinds]
-    with Judges(autograder.path, mnist, options, size=2) as judges, ThreadPoolExecutor(2) as pool:
-        grades = dict(zip(kinds, pool.map(judges.grade, notebooks), strict=True))
-    for kind, grade in grades.items():
-        if grade.status != GRADED:
-            raise BuildError(f"Grading the {kind} notebook: {grade.status}: {grade.reason}")
-    solution, blank = grades["solution"], grades["student"]
-    lost = [
-        f"{t['question']} {t['name']}: {t['message']}" for t in solution.tests if not t["passed"]
-    ]
-    if lost or solution.possible == 0:
-        raise BuildError("The reference solution loses points:\n" + "\n".join(lost))
+    blank = grades[proof.BLANK]
     if blank.total != 0:
         earned = {q: s for q, s in blank.scores.items() if s}
         raise BuildError(f"The blank student notebook earns {blank.total:g} points: {earned}")
-    return solution, blank
+    _refuse("A test fails correct work", proof.independent_failures(grades))
+    _refuse(
+        "The checks' names",
+        check_names.read_problems(master, solution_tests, master_tests, declared),
+    )
+    return grades
+
+
+def _without_reference_answers(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The solution as a student would hand it in: the written questions' reference answers out."""
+    notebook = nbformat.from_dict(solution)
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if not (
+            cell.cell_type == "markdown"
+            and "otter_assign_solution_cell" in cell.metadata.get("tags", [])
+        )
+    ]
+    return notebook

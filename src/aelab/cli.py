@@ -47,12 +47,25 @@ def _build(args: argparse.Namespace) -> int:
             else f"public {question['public']:g} + hidden {question['hidden']:g}"
         )
         print(f"  {name:12s} {question['points']:4g} points ({split})")
+    for title, lines in (
+        ("Given code changed since the last build (read it: students get all of it)",
+         report.given_changes),
+        ("Points changed since the last build", report.points_changes),
+    ):  # fmt: skip
+        if lines:
+            print(f"{title}:")
+            print("\n".join(f"  {line}" for line in lines))
     print(f"Student notebook: {report.student_notebook}")
     print(f"Autograder:       {report.autograder_zip}")
+    print(f"Filled handout:   {report.filled_notebook} (a finished student's notebook)")
+    column = report.canvas_assignment or "(none in lab.toml: aelab grade needs --assignment)"
+    print(f"Canvas column:    {column} (aelab grade fills it)")
+    independent = ", ".join(f"{k.split(' ', 1)[1]} {v:g}" for k, v in report.independent.items())
     print(
         f"Reference solution scores {report.solution_score:g}/{report.possible:g} autograded "
-        f"(+ {report.written_points:g} written); blank notebook scores {report.blank_score:g}. "
-        f"Built in {report.seconds:.0f} s."
+        f"(+ {report.written_points:g} written); blank notebook scores {report.blank_score:g}"
+        + (f"; independently written notebooks: {independent}" if independent else "")
+        + f". Built in {report.seconds:.0f} s."
     )
     return 0
 

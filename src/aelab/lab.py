@@ -45,6 +45,7 @@ class Lab:
     due: str = ""
     canvas_assignment: str = ""
     epoch_cap: int | None = 1
+    independent: str = ""  # correct notebooks written another way (a module), graded by the build
 
     @property
     def master_path(self) -> Path:
@@ -106,13 +107,14 @@ def load_lab(path: Path | None = None) -> Lab:
             due=term.get("due", ""),
             canvas_assignment=term.get("canvas_assignment", ""),
             epoch_cap=None if cap in (None, "none") else int(cap),
+            independent=lab.get("independent", ""),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise LabError(f"{path}: {type(error).__name__}: {error}") from error
     if found.data not in DATA:
         raise LabError(f"{path}: data must be one of {', '.join(DATA)}, not {found.data!r}")
-    for name in (found.master, found.requirements):
-        if not (found.folder / name).is_file():
+    for name in (found.master, found.requirements, found.independent):
+        if name and not (found.folder / name).is_file():
             raise LabError(f"{path}: {name} is not in {found.folder}")
     checks = found.folder / found.checks
     if not (checks.is_file() or (checks / "__init__.py").is_file()):

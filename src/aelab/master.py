@@ -8,6 +8,7 @@ is never silently ignored.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -57,6 +58,74 @@ def questions(master: nbformat.NotebookNode) -> list[Question]:
             points = float(config.get("points", 0))
             (found[-1].hidden if hidden else found[-1].public).append(points)
     return found
+
+
+@dataclass(frozen=True)
+class MasterTest:
+    """One test cell of the master: its question, name, points, and the check it calls."""
+
+    question: str
+    name: str
+    points: float
+    hidden: bool
+    check: str  # the function of the lab's checks it calls, e.g. ``early_stopping``
+    arguments: tuple  # after ``env``, e.g. ``("autoencoder",)``
+    cell: int  # its index in the master
+
+    @property
+    def call(self) -> str:
+        """The call, e.g. ``early_stopping(env, "autoencoder")``."""
+        return f"{self.check}({', '.join(['env', *map(repr, self.arguments)])})"
+
+
+def read_tests(master: nbformat.NotebookNode, checks: str) -> list[MasterTest]:
+    """Every test cell of the master, in order; each must call one check of ``checks``.
+
+    :class:`MasterError` names a test cell that does anything else: its logic belongs in
+    the checks, where the build can see what it reads and students never see hidden ones.
+    """
+    found, question = [], ""
+    for index, cell in enumerate(master.cells):
+        source = cell.source.strip()
+        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
+            question = _config(source).get("name", "")
+        if cell.cell_type != "code" or "# BEGIN TEST CONFIG" not in source:
+            continue
+        config, _, code = source.partition("# END TEST CONFIG")
+        config = _config(config)
+        try:
+            (function,) = [n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)]
+            check, arguments = _called_check(function, checks)
+        except (SyntaxError, ValueError) as error:
+            raise MasterError(
+                f"{question}: the test in cell {index} {error}: a test cell is "
+                f"'def test_name(env):' with 'import {checks}' and '{checks}.a_check(env)' "
+                f"(its logic a function of {checks}; README: Add a check)"
+            ) from None
+        hidden = config.get("hidden", "false").lower() == "true"
+        points = float(config.get("points", 0))
+        found.append(MasterTest(question, function.name, points, hidden, check, arguments, index))
+    return found
+
+
+def _called_check(function: ast.FunctionDef, checks: str) -> tuple[str, tuple]:
+    """``(check, arguments)`` of a test function whose last statement calls ``checks.check``."""
+    last = function.body[-1] if function.body else None
+    call = last.value if isinstance(last, ast.Expr) else None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and ast.unparse(call.func.value) == checks
+        and call.args
+        and ast.unparse(call.args[0]) == "env"
+        and not call.keywords
+        and len(function.body) == 2
+    ):
+        raise ValueError(f"({function.name}) is not a call to one of {checks}'s checks")
+    try:
+        return call.func.attr, tuple(ast.literal_eval(a) for a in call.args[1:])
+    except ValueError:
+        raise ValueError(f"({function.name}) passes its check more than literals") from None
 
 
 def check_points(master: nbformat.NotebookNode, expected: float) -> list[Question]:

@@ -95,6 +95,7 @@ class _Progress:
     review: list[str] = field(default_factory=list)  # what a person should look at
     notes: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)  # instructor runs
     ran: bool = False  # some cell or test ran at all
     tampered: bool = False  # the notebook broke the channel: nothing more can be asked
 
@@ -151,7 +152,7 @@ class Judge:
         stopped = self._run_cells(pipes, _left(cells, progress), progress, until, started)
         if stopped is not None:
             return stopped
-        student = Sandboxed(pipes, str(self.mnist) if self.mnist else None)
+        student = Sandboxed(pipes, str(self.mnist) if self.mnist else None, self.options.instructor)
         try:
             student.deadline = time.monotonic() + FIRST_ANSWER_S
             try:
@@ -212,7 +213,13 @@ class Judge:
                 if header.get("status") == "timeout":
                     progress.skipped[current] = "ran past its time limit"
                 elif header.get("status") == "error":
-                    progress.failed[current] = str(header.get("error", ""))[:80]
+                    error = str(header.get("error", ""))
+                    progress.failed[current] = error.split(":")[0][:80]
+                    if self.options.instructor:
+                        where = header.get("where")
+                        progress.cell_errors.append(
+                            {"index": current, "error": error[:400], "where": where}
+                        )
                 current, deadline = None, time.monotonic() + STARTUP_S
                 since = progress.time("cells", since)
             elif event == "cells-done" and current is None and not pending:
@@ -243,8 +250,16 @@ class Judge:
             raise
         except StudentError as error:
             verdict = {"passed": False, "message": stopped_message(error.kind)}
+            if self.options.instructor:
+                verdict.update(message=_unredacted(error), where=error.where)
         except Exception as failure:  # a verdict (CheckFailed), or an answer it could not use
             verdict = {"passed": False, "message": self.autograder.render(failure)}
+            if self.options.instructor:
+                cause = failure.__context__
+                where = cause.where if isinstance(cause, StudentError) else None
+                verdict.update(message=_unredacted(failure), where=where)
+        if self.options.instructor:
+            verdict["reads"] = [list(read) for read in student.reads]
         progress.verdicts[test.key] = verdict
         progress.ran = True
         progress.time(test.question, started)
@@ -307,6 +322,11 @@ class Judge:
                     "message": "" if passed else message,
                 }
             )
+            if self.options.instructor:  # what the build reports (see ``aelab.proof``)
+                grade.tests[-1].update(
+                    {key: verdict[key] for key in ("reads", "where") if key in (verdict or {})}
+                )
+        grade.cell_errors = progress.cell_errors
         reasons = [f"cell {index} {why}" for index, why in sorted(progress.skipped.items())]
         if late:
             reasons.append("timed out or not run: " + ", ".join(dict.fromkeys(late)))
@@ -316,6 +336,14 @@ class Judge:
             reasons.insert(0, "for review: " + "; ".join(grade.review[:5]))
         grade.reason = "; ".join(reasons + progress.notes)
         return grade
+
+
+def _unredacted(error: BaseException) -> str:
+    """An error as the instructor needs it: its whole first line (their own notebook's)."""
+    if isinstance(error, StudentError):
+        return f"{error.kind}: {error.detail}" if error.detail else error.kind
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class JudgeOutOfTime(BaseException):

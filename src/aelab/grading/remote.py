@@ -22,6 +22,7 @@ from aelab.student_side.objects import Ref, Run, StudentError
 
 GRACE_S = 10.0  # past a request's own limit, before the sandbox counts as stuck
 _KIND_LIMIT = 80
+_DETAIL_LIMIT = 300  # characters of an error's first line (shown to instructors only)
 
 
 class SandboxGone(Exception):  # noqa: N818 (an outcome, not a programming error)
@@ -93,16 +94,23 @@ class Sandboxed:
     sandbox is stuck.
     """
 
-    def __init__(self, pipes: Pipes, data_root: str | None = None) -> None:
+    def __init__(self, pipes: Pipes, data_root: str | None = None, instructor: bool = False):
         self.pipes = pipes
+        # An error's text and place are claims of the sandbox: kept only for the instructor's
+        # own notebooks (the build), never where a student's feedback could show them.
+        self.instructor = instructor
         self.data_root = data_root  # the grader's own copy of the lab's data (MNIST), if any
         self.deadline = float("inf")
         self._ids = itertools.count(1)
         self._refs: dict[int, Ref] = {}
+        # What the checks looked up since the last ``forget``: ("name" or "attr", name, found)
+        self.reads: list[tuple[str, str, bool]] = []
 
     def get(self, name: str) -> Any:
         """The notebook's variable ``name`` (None if it has none)."""
-        return self._request("get", [name])
+        value = self._request("get", [name])
+        self.reads.append(("name", str(name), value is not None and value is not Ellipsis))
+        return value
 
     def double(self, factory: Any, *args: Any, **kwargs: Any) -> Any:
         """Build one of the checks' test doubles (by its name) beside the notebook's objects."""
@@ -116,11 +124,14 @@ class Sandboxed:
     def forget(self) -> None:
         """Drop every reference on both sides."""
         self._refs.clear()
+        self.reads = []
         self._plumbing("forget", [])
 
     def ask(self, key: int, op: str, *args: Any) -> Any:
         """One question about the object ``key`` refers to."""
         value = self._request("ask", [key, op, *args])
+        if op == "attr" and args and isinstance(args[0], str):
+            self.reads.append(("attr", args[0], value is not None))
         if op != "run":
             return value
         if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], str)):
@@ -158,7 +169,12 @@ class Sandboxed:
             raise OutOfTime
         if "error" in header:
             kind = header["error"] if isinstance(header["error"], str) else "Exception"
-            raise StudentError(kind[:_KIND_LIMIT], header.get("unfinished") is True)
+            detail, where = header.get("detail"), header.get("where")
+            detail = detail if self.instructor and isinstance(detail, str) else ""
+            cell = isinstance(where, list) and all(type(i) is int for i in where)
+            where = where if self.instructor and cell else None
+            unfinished = header.get("unfinished") is True
+            raise StudentError(kind[:_KIND_LIMIT], unfinished, detail[:_DETAIL_LIMIT], where)
         if "broken" in header or "value" not in header:
             raise SandboxGone("garbled", f"the worker could not answer {op}")
         try:

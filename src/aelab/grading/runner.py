@@ -45,6 +45,9 @@ class RunOptions:
     cell_timeout: float = 300.0
     test_timeout: float = 120.0
     timeout: float = 900.0  # the whole notebook, all restarts included
+    # The instructor's own notebooks (the build): failures unredacted, with the cell that
+    # raised, and what each check looked up. Never for students' work.
+    instructor: bool = False
 
 
 def options_from_json(data: dict[str, Any]) -> RunOptions:
@@ -65,6 +68,7 @@ class NotebookGrade:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds: start-up, cells, tests
     seed: int = 0  # of the checks' random inputs (to grade it again the same way)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)  # instructor runs only
 
     @property
     def total(self) -> float:
@@ -168,7 +172,6 @@ class _JudgeProcess:
         for line in self.process.stdout:
             self.lines.put(line)
         self.lines.put(None)
-
 
 
 class Judges:

@@ -44,7 +44,8 @@ LAYERS = {
     "Dropout": (nn.Dropout, ("p",)),
     "Flatten": (nn.Flatten, ("start_dim", "end_dim")),
     "BatchNorm1d": (
-        nn.BatchNorm1d, ("num_features", "eps", "momentum", "affine", "track_running_stats")
+        nn.BatchNorm1d,
+        ("num_features", "eps", "momentum", "affine", "track_running_stats"),
     ),
 }
 REBUILT_LIMIT = 50_000_000  # weights of a model made again from its structure
@@ -54,12 +55,20 @@ class StudentError(Exception):
     """The student's code raised an exception; ``kind`` is its class's name.
 
     ``unfinished``: the code still holds the handout's ``...`` placeholder; ``detail``: the
-    exception's first line, known only when the code ran in this process.
+    exception's first line; ``where``: ``[cell index, line]`` of the notebook's code that
+    raised it. Both are claims when they come from a sandbox: feedback never shows them as
+    they are; an instructor building their own master sees them.
     """
 
-    def __init__(self, kind: str, unfinished: bool = False, detail: str = "") -> None:
+    def __init__(
+        self,
+        kind: str,
+        unfinished: bool = False,
+        detail: str = "",
+        where: list[int] | None = None,
+    ) -> None:
         super().__init__(kind)
-        self.kind, self.unfinished, self.detail = kind, unfinished, detail
+        self.kind, self.unfinished, self.detail, self.where = kind, unfinished, detail, where
 
 
 class Run:
@@ -173,8 +182,10 @@ class InProcess:
         namespace: Mapping[str, Any],
         doubles: Mapping[str, Callable] | None = None,
         data_root: str | None = None,
+        locate: Callable[[Any], list[int] | None] | None = None,
     ) -> None:
         self.namespace, self.doubles = namespace, doubles or {}
+        self.locate = locate  # where in the notebook an error arose (its traceback → cell, line)
         self.data_root = data_root  # data the checks hold themselves (MNIST), if any
         self.objects: dict[int, Any] = {}  # key → object, kept alive while referenced
         self.refs: dict[int, Ref] = {}  # id(object) → its Ref
@@ -252,7 +263,8 @@ class InProcess:
             return answer()
         except (Exception, SystemExit, KeyboardInterrupt) as error:
             first = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-            raise StudentError(type(error).__name__, unfinished(obj), first) from None
+            where = self.locate(error.__traceback__) if self.locate else None
+            raise StudentError(type(error).__name__, unfinished(obj), first, where) from None
 
     def _attr(self, obj: Any, name: str, default: Any) -> Any:
         try:

@@ -257,6 +257,35 @@ class BatchCap:
         self.loader.__iter__ = self.iterate
 
 
+CELLS: dict[int, tuple[int, int]] = {}  # IPython's execution number → cell index, blank lines
+DETAIL_LIMIT = 300  # characters of an exception's first line
+
+
+def describe(error: BaseException | None) -> str:
+    """``Kind: first line`` of an exception (the kind alone when it says nothing)."""
+    if error is None:
+        return ""
+    try:  # the notebook's own exception class: its text may itself raise
+        text = str(error).strip()
+    except Exception:
+        text = ""
+    first = text.splitlines()[0][:DETAIL_LIMIT] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def locate(shell: Any, trace: Any) -> list[int] | None:
+    """``[cell index, line]`` of the innermost frame of ``trace`` in one of the notebook's cells."""
+    names = getattr(getattr(shell, "compile", None), "_filename_map", {})
+    found = None
+    while trace is not None:
+        number = names.get(trace.tb_frame.f_code.co_filename)
+        if number in CELLS:
+            index, blank = CELLS[number]
+            found = [index, trace.tb_lineno + blank]
+        trace = trace.tb_next
+    return found
+
+
 def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
     """Run the notebook's code cells in order; an error or timeout does not stop the next one."""
     import matplotlib.pyplot as plt
@@ -264,6 +293,10 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
     cap = BatchCap(job.get("batch_cap"))
     for cell in job["cells"]:
         channel.send({"event": "cell", "index": cell["index"], "phase": "start"})
+        # IPython names the cell by this number, and drops its leading blank lines
+        blank = len(cell["source"]) - len(cell["source"].lstrip("\n \t"))
+        blank = cell["source"][:blank].count("\n")
+        CELLS[shell.execution_count] = (cell["index"], blank)
         sink.text = ""
         long_run = job.get("cap_marker") and job["cap_marker"] in cell["source"]
         _limit(job["cell_timeout"])
@@ -280,16 +313,18 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
         else:
             status = "ok" if result.success else "error"
         plt.close("all")
-        kind = type(error).__name__ if status == "error" and error is not None else ""
-        end = {"event": "cell", "index": cell["index"], "phase": "end", "status": status}
-        channel.send({**end, "error": kind})
+        report = {"event": "cell", "index": cell["index"], "phase": "end", "status": status}
+        if status == "error":  # a claim, shown only to instructors building their own master
+            trace = getattr(error, "__traceback__", None)
+            report.update(error=describe(error), where=locate(shell, trace))
+        channel.send(report)
 
 
 class Answers:
     """The grader's requests about the notebook, answered with an ``InProcess`` of its names."""
 
-    def __init__(self, namespace: dict[str, Any], baseline: Baseline) -> None:
-        self.student = InProcess(namespace)
+    def __init__(self, namespace: dict[str, Any], baseline: Baseline, shell: Any = None) -> None:
+        self.student = InProcess(namespace, locate=lambda trace: locate(shell, trace))
         self.baseline = baseline
 
     def answer(self, header: dict[str, Any], blobs: list[bytes]) -> tuple[dict, list[bytes]]:
@@ -300,7 +335,8 @@ class Answers:
         try:
             value = self._do(str(header.get("op")), args)
         except StudentError as error:
-            reply.update(error=error.kind, unfinished=error.unfinished)
+            reply.update(error=error.kind, unfinished=error.unfinished, detail=error.detail)
+            reply.update(where=error.where)
             return reply, []
         except TimeLimit:
             reply["time"] = True
@@ -373,7 +409,7 @@ def main() -> None:
     started = time.monotonic()
     run_cells(shell, job, channel, sink)
     channel.send({"event": "cells-done", "seconds": round(time.monotonic() - started, 2)})
-    serve(requests, channel, Answers(shell.user_ns, baseline))
+    serve(requests, channel, Answers(shell.user_ns, baseline, shell))
     os._exit(0)  # no atexit handler of the notebook's runs after the last answer
 
 
