@@ -40,7 +40,8 @@ def add_check(
     hidden: bool = True,
 ) -> None:
     """Add a check as the README's recipe says: its code and READS entry in ``module``, its
-    export, a test cell at the end of ``question``'s tests, and its points in both places."""
+    export, a test cell at the end of ``question``'s tests, its points in both places, and its
+    row in the requirements table (where the lab has one)."""
     path = folder / "lab_checks" / f"{module}.py"
     text = path.read_text(encoding="utf-8") + source
     if reads is not None:
@@ -55,6 +56,13 @@ def add_check(
     )
     insert_test_cell(folder, question, cell)
     add_points(folder, question, points)
+    table = folder / "lab_checks" / "REQUIREMENTS.md"
+    if table.exists():
+        heading = f"## Problem {question.removeprefix('q')}:"
+        text = table.read_text(encoding="utf-8")
+        rule = text.index("|---|---|\n", text.index(heading)) + len("|---|---|\n")
+        row = f"| what `{check}` checks | `{test}` ({points:g}) |\n"
+        table.write_text(text[:rule] + row + text[rule:], encoding="utf-8")
 
 
 def insert_test_cell(folder: Path, question: str, cell: nbformat.NotebookNode) -> None:
