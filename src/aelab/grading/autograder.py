@@ -159,7 +159,8 @@ def read_autograder(path: Path) -> Autograder:
                 and (member == f"files/{lab.checks}" or member.startswith(f"files/{lab.checks}/"))
             }
             scaffold = json.loads(archive.read(SCAFFOLD_MEMBER))
-            given = json.loads(archive.read(GIVEN_MEMBER))
+            # absent from an autograder built before given cells were judged: none, then
+            given = json.loads(archive.read(GIVEN_MEMBER)) if GIVEN_MEMBER in names else {}
     except (
         OSError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile, json.JSONDecodeError
     ) as error:  # fmt: skip
