@@ -5,15 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from aelab.grading.sandbox import (
-    INSIDE,
-    STUDENT_SIDE,
-    Limits,
-    bwrap_available,
-    bwrap_command,
-    docker_command,
-    environment,
-)
+from aelab.grading.container import docker_command
+from aelab.grading.inside import INSIDE, STUDENT_SIDE, environment
+from aelab.grading.limits import Limits
+from aelab.grading.sandbox import bwrap_available, bwrap_command
 from aelab.grading.scan import scan_cells
 
 
@@ -49,11 +44,23 @@ def test_environment_holds_nothing_of_the_graders():
 def test_docker_runs_the_same_worker_locked_down():
     command = docker_command("lab-image", "aelab-x", Path("/data/mnist"), {"A": "1"}, Limits(), 1)
     text = " ".join(command)
-    for flag in ("--network none", "--memory 6.0g", "--pids-limit 64", "--cpus 1", "--read-only",
-                 "--user 65534:65534", "--cap-drop ALL", "no-new-privileges"):  # fmt: skip
+    for flag in ("--network none", "--memory 6.0g", "--memory-swap 6.0g", "--pids-limit 64",
+                 "--cpus 1", "--read-only", "--user 65534:65534", "--cap-drop ALL",
+                 "no-new-privileges", "--log-driver none"):  # fmt: skip
         assert flag in text
     assert command[-4:] == ["lab-image", "python", "-m", "student_side.worker"]
     assert "-e A=1" in text
+    # Mounted: MNIST and the worker's package, read-only; nothing else of the grader's.
+    mounts = [command[i + 1] for i, part in enumerate(command) if part == "-v"]
+    worker = f"{STUDENT_SIDE}:{INSIDE}/student_side:ro"
+    assert mounts == ["/data/mnist:/home/student/data:ro", worker]
+    assert not [part for part in command if "grading" in part or "lab_checks" in part]
+
+
+def test_a_container_sets_no_per_user_process_limit():
+    """User 65534 is one kernel user in every container: the engine's pids limit counts instead."""
+    assert "RLIMIT_NPROC" in Limits().rlimits()
+    assert "RLIMIT_NPROC" not in Limits().rlimits(per_user=False)
 
 
 @pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is installed by make test")

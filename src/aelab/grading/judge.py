@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from aelab.grading.autograder import Autograder, TestSpec, read_autograder, stopped_message
+from aelab.grading.inside import HOME, environment
 from aelab.grading.remote import GRACE_S, OutOfTime, Pipes, Sandboxed, SandboxGone
 from aelab.grading.runner import (
     ERRORED,
@@ -45,7 +46,7 @@ from aelab.grading.runner import (
     RunOptions,
     options_from_json,
 )
-from aelab.grading.sandbox import HOME, Sandbox, environment
+from aelab.grading.sandbox import Sandbox
 from aelab.grading.scan import scan_cells
 from aelab.student_side.objects import StudentError
 
@@ -171,7 +172,7 @@ class Judge:
             "cap_marker": CAP_MARKER,
             "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
             "cell_timeout": options.cell_timeout,
-            "limits": options.limits.rlimits(),
+            "limits": options.limits.rlimits(per_user=options.isolation != "docker"),
         }
 
     def _run_cells(self, pipes: Pipes, cells, progress: _Progress, until: float, since: float):
