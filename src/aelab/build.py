@@ -37,6 +37,11 @@ from aelab.master import MasterError, check_points, written_questions
 from aelab.public_checks import checks_sources, inline_public_tests
 
 OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution")
+UNSANDBOXED = (
+    "No bubblewrap here: the proof grades the master's solution and the blank handout "
+    "unsandboxed (only your own code runs); students' notebooks need aelab grade's sandbox "
+    "or --docker."
+)
 
 
 @dataclass
@@ -196,8 +201,11 @@ def _prove(staged: Path, lab: Lab, scratch: Path):
     """Grade the solution (all points) and the blank notebook (none) as ``aelab grade`` does."""
     autograder = read_autograder(staged / "autograder.zip")
     mnist = unpack_mnist(scratch / "mnist") if lab.data == "mnist" else None
+    sandboxed = bwrap_available()
+    if not sandboxed:  # the proof runs trusted code only: the same path, without isolation
+        print(UNSANDBOXED, flush=True)
     options = RunOptions(
-        isolation="bwrap" if bwrap_available() else "none",
+        isolation="bwrap" if sandboxed else "none",
         threads=max(1, (os.cpu_count() or 1) // 2),
         epoch_cap=lab.epoch_cap,
     )

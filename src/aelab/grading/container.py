@@ -128,11 +128,18 @@ def remove(name: str) -> None:
     _docker("rm", "--force", name)
 
 
+def started(judge_pid: int | None = None) -> list[str]:
+    """The ids of the containers, running or not, that a judge (or any judge) started."""
+    label = LABEL if judge_pid is None else f"{LABEL}={judge_pid}"
+    found = _docker("ps", "--all", "--quiet", "--filter", f"label={label}")
+    return found.stdout.split() if found.returncode == 0 else []
+
+
 def remove_started_by(judge_pid: int) -> None:
     """Remove every container a judge process started (after that judge was stopped)."""
-    found = _docker("ps", "--all", "--quiet", "--filter", f"label={LABEL}={judge_pid}")
-    if found.returncode == 0 and found.stdout.split():
-        _docker("rm", "--force", *found.stdout.split())
+    left = started(judge_pid)
+    if left:
+        _docker("rm", "--force", *left)
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess:
