@@ -59,7 +59,8 @@ def bwrap_missing_message() -> str:
         "Grading runs each notebook in a bubblewrap sandbox, and bwrap is not available here. "
         "Install it (Debian/Ubuntu: sudo apt-get install -y bubblewrap; Fedora: sudo dnf "
         "install bubblewrap) and make sure unprivileged user namespaces are allowed. "
-        "On macOS or Windows use --docker IMAGE. --unsafe-no-sandbox grades without isolation: "
+        "On macOS or Windows use Docker: make docker-image, then --docker aelab-grader. "
+        "--unsafe-no-sandbox grades without isolation: "
         "students' code then runs as you, with your files and network."
     )
 

@@ -1,0 +1,30 @@
+"""The Docker path's guards, checked without an engine (the real thing: test_docker.py)."""
+
+import os
+
+from aelab.cli import main
+from aelab.grading import container
+
+
+def test_grading_with_an_image_that_is_not_there_is_refused_before_anything(tmp_path, capsys):
+    autograder, submissions = tmp_path / "autograder.zip", tmp_path / "download"
+    autograder.write_bytes(b"")
+    submissions.mkdir()
+    image = "aelab-no-such-image-3f9c"
+    argv = ["grade", str(submissions), "--autograder", str(autograder), "--docker", image]
+    assert main([*argv, "--out", str(tmp_path / "grades")]) == 1
+    said = capsys.readouterr().err
+    assert said == container.image_problem(image) + "\n" and said.strip()
+    assert not (tmp_path / "grades").exists()
+
+
+def test_without_docker_the_refusal_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(container.shutil, "which", lambda name: None)
+    said = container.image_problem("aelab-grader")
+    assert "Docker Desktop" in said and "docker build -t aelab-grader -f docker/Dockerfile" in said
+
+
+def test_an_engine_process_id_counts_only_where_its_cgroups_name_the_container():
+    """Under Docker Desktop the engine's process id is another machine's: never read here."""
+    assert container._cgroup_of("0" * 64, str(os.getpid())) is None
+    assert container._cgroup_of("0" * 64, "999999999") is None
