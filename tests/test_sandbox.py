@@ -7,7 +7,9 @@ import pytest
 
 from aelab.grading.container import docker_command
 from aelab.grading.inside import INSIDE, STUDENT_SIDE, environment
+from aelab.grading.judge import worker_limits
 from aelab.grading.limits import Limits
+from aelab.grading.runner import RunOptions
 from aelab.grading.sandbox import bwrap_available, bwrap_command
 from aelab.grading.scan import scan_cells
 
@@ -57,10 +59,13 @@ def test_docker_runs_the_same_worker_locked_down():
     assert not [part for part in command if "grading" in part or "lab_checks" in part]
 
 
-def test_a_container_sets_no_per_user_process_limit():
-    """User 65534 is one kernel user in every container: the engine's pids limit counts instead."""
-    assert "RLIMIT_NPROC" in Limits().rlimits()
-    assert "RLIMIT_NPROC" not in Limits().rlimits(per_user=False)
+def test_only_bubblewrap_sets_a_per_user_process_limit():
+    """User 65534 is one kernel user in every container, and without a sandbox the limit would
+    count the grader's own processes: only bubblewrap's user namespace is the notebook's own."""
+    for isolation, per_user in (("bwrap", True), ("docker", False), ("none", False)):
+        limits = worker_limits(RunOptions(isolation=isolation))
+        assert ("RLIMIT_NPROC" in limits) is per_user, isolation
+        assert limits["RLIMIT_AS"] == 6 * 2**30
 
 
 @pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is installed by make test")

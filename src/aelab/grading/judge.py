@@ -79,6 +79,11 @@ def load_checks(autograder: Autograder, folder: Path) -> types.ModuleType:
     return module
 
 
+def worker_limits(options: RunOptions) -> dict[str, int]:
+    """The limits the worker sets on itself: a per-user one only in bubblewrap's user namespace."""
+    return options.limits.rlimits(per_user=options.isolation == "bwrap")
+
+
 @dataclass
 class _Progress:
     """What the sandbox starts of one notebook found, together."""
@@ -172,7 +177,7 @@ class Judge:
             "cap_marker": CAP_MARKER,
             "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
             "cell_timeout": options.cell_timeout,
-            "limits": options.limits.rlimits(per_user=options.isolation != "docker"),
+            "limits": worker_limits(options),
         }
 
     def _run_cells(self, pipes: Pipes, cells, progress: _Progress, until: float, since: float):

@@ -28,9 +28,11 @@ class Limits:
     def rlimits(self, per_user: bool = True) -> dict[str, int]:
         """What the worker sets on itself before the notebook runs (inherited by its children).
 
-        ``per_user=False`` leaves out the process limit, which the kernel counts per user: in
-        containers, whose user 65534 is the same in all of them, it would count the
-        neighbours' processes too (the engine's ``--pids-limit`` counts the container's alone).
+        ``per_user=False`` leaves out the process limit, which the kernel counts per user (in
+        bubblewrap's user namespace, the sandbox's own): in containers, whose user 65534 is
+        the same in all of them, it would count the neighbours' processes too (the engine's
+        ``--pids-limit`` counts the container's alone), and without a sandbox every process
+        and thread of the grader's own user (a desktop has hundreds).
         """
         limits = {
             "RLIMIT_AS": int(self.memory_gb * 2**30),
