@@ -169,7 +169,8 @@ class Sandbox:
         self._stop.set()
         if self.isolation == "docker":
             self._close_container()
-        self.kill()
+        else:
+            self.kill()
         self.process.wait()
         if self.cgroup is not None:
             self.over_limit = self.over_limit or self.cgroup.over(self.limits)
@@ -178,11 +179,14 @@ class Sandbox:
             shutil.rmtree(self._folder, ignore_errors=True)
 
     def _close_container(self) -> None:
-        """Let the container stop on its own (its input ended), read its fate, and remove it."""
+        """Let the container stop on its own (its input ended), read its fate, remove it.
+
+        Removing it also ends the ``docker run`` attached to it.
+        """
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(CONTAINER_EXIT_S)
         if self.process.poll() is None:
-            container.kill(self.name)
+            self.kill()
         if not self.over_limit and container.oom_killed(self.name):
             self.over_limit = f"used more than {self.limits.memory_gb:g} GB of memory"
         container.remove(self.name)
