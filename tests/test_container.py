@@ -28,3 +28,11 @@ def test_an_engine_process_id_counts_only_where_its_cgroups_name_the_container()
     """Under Docker Desktop the engine's process id is another machine's: never read here."""
     assert container._cgroup_of("0" * 64, str(os.getpid())) is None
     assert container._cgroup_of("0" * 64, "999999999") is None
+
+
+def test_the_docker_command_finds_its_engine_and_nothing_else_of_the_graders(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/user/1000/podman/podman.sock")
+    monkeypatch.setenv("CANVAS_API_TOKEN", "token-sentinel")
+    env = container.client_env()
+    assert env["DOCKER_HOST"].endswith("podman.sock") and "PATH" in env
+    assert "CANVAS_API_TOKEN" not in env

@@ -59,6 +59,20 @@ def docker_command(
     return [*command, image, "python", *WORKER]
 
 
+def client_env() -> dict[str, str]:
+    """What the ``docker`` command needs of the grader's environment to find its engine.
+
+    Only the command sees it (Docker Desktop's context, podman's socket): a container gets
+    the variables ``docker_command`` names and no others.
+    """
+    wanted = ("PATH", "HOME", "XDG_RUNTIME_DIR", "CONTAINER_HOST")
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key in wanted or key.startswith("DOCKER_")
+    }
+
+
 def image_problem(image: str) -> str:
     """Why ``image`` cannot grade here (no ``docker``, no engine, no such image), or ""."""
     build = "docker build -t aelab-grader -f docker/Dockerfile . (see the README)"
@@ -146,7 +160,12 @@ def _docker(*args: str) -> subprocess.CompletedProcess:
     """A ``docker`` command that asks or tells the engine something; never raises."""
     try:
         return subprocess.run(
-            ["docker", *args], capture_output=True, text=True, timeout=ENGINE_S, check=False
+            ["docker", *args],
+            capture_output=True,
+            text=True,
+            timeout=ENGINE_S,
+            check=False,
+            env=client_env(),
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return subprocess.CompletedProcess(args, 1, "", str(error))

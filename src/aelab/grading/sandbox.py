@@ -113,12 +113,13 @@ class Sandbox:
         cpus = max(1, int(env.get("OMP_NUM_THREADS", "1")))
         if isolation == "bwrap":
             command, cwd = bwrap_command(mnist, env, limits), None
+            launch = {"PATH": os.environ.get("PATH", "")}  # bwrap sets the worker's own
             self.cgroup = Cgroup.make(self.name, limits, cpus)
             if self.cgroup is not None:
                 command = self.cgroup.enter(command)
         elif isolation == "docker":
             command = container.docker_command(image, self.name, mnist, env, limits, cpus)
-            cwd = None
+            cwd, launch = None, container.client_env()  # the docker command's, not the worker's
         else:  # no isolation: a folder of its own and the same worker
             self._folder = Path(tempfile.mkdtemp(prefix="aelab-unsafe-"))
             env = {**env, "HOME": str(self._folder), "TMPDIR": str(self._folder)}
@@ -126,11 +127,11 @@ class Sandbox:
             if mnist is not None:
                 (self._folder / "data").symlink_to(mnist)
                 env["AELAB_DATA_ROOT"] = str(self._folder / "data")
-            command, cwd = [sys.executable, *WORKER], self._folder
+            command, cwd, launch = [sys.executable, *WORKER], self._folder, env
         self.process = subprocess.Popen(
             command,
             cwd=cwd,
-            env=env if isolation == "none" else {"PATH": os.environ.get("PATH", "")},
+            env=launch,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
