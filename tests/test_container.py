@@ -36,3 +36,19 @@ def test_the_docker_command_finds_its_engine_and_nothing_else_of_the_graders(mon
     env = container.client_env()
     assert env["DOCKER_HOST"].endswith("podman.sock") and "PATH" in env
     assert "CANVAS_API_TOKEN" not in env
+
+
+def test_mnist_is_unpacked_readable_by_a_containers_user(tmp_path):
+    """A container's user 65534 reads the mounted folder as "others", whatever the umask."""
+    from aelab.data import unpack_mnist
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(mode=0o700)
+    old = os.umask(0o077)
+    try:
+        dest = unpack_mnist(scratch)
+    finally:
+        os.umask(old)
+    for path in [dest, *dest.rglob("*")]:
+        wanted = 0o755 if path.is_dir() else 0o644
+        assert path.stat().st_mode & 0o777 == wanted, path

@@ -94,7 +94,7 @@ def cgroup_when_running(name: str, stop: threading.Event, seconds: float) -> Cgr
     does not start within ``seconds``.
     """
     until = time.monotonic() + seconds
-    while not stop.wait(0.1) and time.monotonic() < until:
+    while not stop.wait(0.25) and time.monotonic() < until:  # each look is a `docker` command
         found = _docker("inspect", "--format", "{{.Id}} {{.State.Pid}}", name)
         fields = found.stdout.split()
         if found.returncode == 0 and len(fields) == 2 and fields[1] != "0":

@@ -109,6 +109,7 @@ class Sandbox:
         self.name = f"aelab-{uuid.uuid4().hex[:12]}"
         self.over_limit = ""  # the limit it ran into, if it was stopped for one
         self.cgroup: Cgroup | None = None  # the grader's own, for a bubblewrap sandbox
+        self._counter: Cgroup | None = None  # the cgroups the watch reads
         self._folder: Path | None = None
         cpus = max(1, int(env.get("OMP_NUM_THREADS", "1")))
         if isolation == "bwrap":
@@ -142,12 +143,12 @@ class Sandbox:
 
     def _watch(self) -> None:
         memory_limit = self.limits.memory_gb * 2**30
-        counter = self.cgroup
+        self._counter = self.cgroup
         if self.isolation == "docker":  # the engine's cgroups, where this machine can read them
-            counter = container.cgroup_when_running(self.name, self._stop, CONTAINER_START_S)
+            self._counter = container.cgroup_when_running(self.name, self._stop, CONTAINER_START_S)
         while not self._stop.wait(0.2) and self.process.poll() is None:
-            if counter is not None:
-                self.over_limit = counter.over(self.limits)
+            if self._counter is not None:
+                self.over_limit = self._counter.over(self.limits)
             elif self.isolation != "docker":  # the engine counts a container's use itself
                 memory, tasks = tree_usage(self.process.pid, TMPFS)
                 if tasks > self.limits.processes:
@@ -188,6 +189,7 @@ class Sandbox:
             self.process.wait(CONTAINER_EXIT_S)
         if self.process.poll() is None:
             self.kill()
-        if not self.over_limit and container.oom_killed(self.name):
+        # Where the watch read the container's cgroups it saw any kill; elsewhere, ask the engine.
+        if not self.over_limit and self._counter is None and container.oom_killed(self.name):
             self.over_limit = f"used more than {self.limits.memory_gb:g} GB of memory"
         container.remove(self.name)
