@@ -52,3 +52,18 @@ def test_mnist_is_unpacked_readable_by_a_containers_user(tmp_path):
     for path in [dest, *dest.rglob("*")]:
         wanted = 0o755 if path.is_dir() else 0o644
         assert path.stat().st_mode & 0o777 == wanted, path
+
+
+def test_a_containers_cgroups_are_found_on_cgroup_v1_v2_and_hybrid_machines():
+    ident = "3bf1d5e6" * 8
+    v1 = [f"8:pids:/docker/{ident}", f"4:memory:/docker/{ident}", f"1:cpu,cpuacct:/docker/{ident}"]
+    hybrid = [*v1, f"0::/docker/{ident}"]  # v2's line holds no controller there
+    v2 = [f"0::/system.slice/docker-{ident}.scope"]
+    for lines, pids in (
+        (v1, f"/sys/fs/cgroup/pids/docker/{ident}"),
+        (hybrid, f"/sys/fs/cgroup/pids/docker/{ident}"),
+        (v2, f"/sys/fs/cgroup/system.slice/docker-{ident}.scope"),
+    ):
+        found = container.cgroup_in(lines, ident)
+        assert found is not None and str(found.folders["pids"]) == pids, lines
+    assert container.cgroup_in(["8:pids:/user.slice"], ident) is None  # another process's

@@ -112,17 +112,24 @@ def _cgroup_of(ident: str, pid: str) -> Cgroup | None:
         lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
     except OSError:
         return None
+    return cgroup_in(lines, ident)
+
+
+def cgroup_in(lines: list[str], ident: str) -> Cgroup | None:
+    """Container ``ident``'s cgroups in a process's ``/proc/PID/cgroup`` lines (v1, v2, hybrid)."""
     folders: dict[str, Path] = {}
+    unified = None  # cgroup v2's one folder; only where no v1 controller is (hybrid machines)
     for line in lines:
         _, controllers, path = line.split(":", 2)
         if ident not in path:
             continue
-        if controllers == "":  # cgroup v2: one folder for every controller
-            folders = {c: CGROUPS / path.lstrip("/") for c in Cgroup.CONTROLLERS}
-            break
+        if controllers == "":
+            unified = CGROUPS / path.lstrip("/")
         for controller in controllers.split(","):
             if controller in Cgroup.CONTROLLERS:
                 folders[controller] = CGROUPS / controller / path.lstrip("/")
+    if not folders and unified is not None:
+        folders = dict.fromkeys(Cgroup.CONTROLLERS, unified)
     return Cgroup(folders) if {"memory", "pids"} <= set(folders) else None
 
 
