@@ -1,5 +1,6 @@
 """The sandbox's command lines and the grader's scan, checked without running a notebook."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -134,3 +135,23 @@ def test_scan_allows_the_magics_students_use():
 )
 def test_scan_sees_through_import_aliases(code, reason):
     assert reason in " | ".join(f.reason for f in scan_cells([(2, code)]))
+
+
+def test_unsandboxed_the_worker_counts_only_the_processes_it_started():
+    """Beside the grader's own processes (the build's proof without bubblewrap) only the
+    worker's descendants are the notebook's: a child and its child count, others not."""
+    import subprocess
+    import time
+
+    from aelab.student_side.worker import _descendants
+
+    child = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    try:
+        time.sleep(0.5)  # the grandchild started
+        grandchildren = _descendants(child.pid)
+        found = _descendants(os.getpid())
+        assert len(grandchildren) == 1 and {child.pid, *grandchildren} <= set(found)
+        assert not {1, os.getpid(), os.getppid()} & set(found)
+    finally:
+        child.kill()
+        child.wait()

@@ -178,6 +178,7 @@ class Judge:
             "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
             "cell_timeout": options.cell_timeout,
             "limits": worker_limits(options),
+            "own_pids": options.isolation != "none",  # unsandboxed, the grader's are there too
         }
 
     def _run_cells(self, pipes: Pipes, cells, progress: _Progress, until: float, since: float):
