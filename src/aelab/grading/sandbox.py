@@ -149,7 +149,7 @@ class Sandbox:
         while not self._stop.wait(0.2) and self.process.poll() is None:
             if self._counter is not None:
                 self.over_limit = self._counter.over(self.limits)
-            elif self.isolation != "docker":  # the engine counts a container's use itself
+            elif self.isolation != "docker" and os.path.isdir("/proc"):  # no /proc: macOS
                 memory, tasks = tree_usage(self.process.pid, TMPFS)
                 if tasks > self.limits.processes:
                     self.over_limit = f"ran more than {self.limits.processes} processes or threads"
