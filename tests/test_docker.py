@@ -39,16 +39,16 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def both(engine, built, tmp_path_factory):
-    """The class graded with bubblewrap, then in containers: (bwrap run, docker run)."""
+def both(engine, graded_class, built, tmp_path_factory):
+    """The class graded with bubblewrap (conftest's graded_class), then in containers."""
     out, _ = built
-    runs = {}
-    for isolation in ("bwrap", "docker"):
-        run = RunOptions(isolation=isolation, image=IMAGE, cell_timeout=45.0)
-        runs[isolation] = grade_class(out, tmp_path_factory.mktemp(isolation), run)
-        print(f"{isolation}: the class of {len(runs[isolation].summary.rows)} files in "
-              f"{runs[isolation].summary.seconds:.0f} s")  # fmt: skip
-    return runs["bwrap"], runs["docker"]
+    run = RunOptions(
+        isolation="docker", image=IMAGE, cell_timeout=graded_class.options.run.cell_timeout
+    )
+    docker = grade_class(out, tmp_path_factory.mktemp("docker"), run)
+    for isolation, graded in (("bwrap", graded_class), ("docker", docker)):
+        print(f"{isolation}: {len(graded.summary.rows)} files in {graded.summary.seconds:.0f} s")
+    return graded_class, docker
 
 
 def _rows(graded):
