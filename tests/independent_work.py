@@ -29,6 +29,17 @@ GIVEN_TRAIN_VAE = GIVEN_TRAIN_AE.replace("train_autoencoder", "train_vae").repla
     "AutoEncoder(", "VAE("
 )
 GIVEN_RETURN = "\n    return model\n"
+# Problem 11's given lines, before each variant's answer in the same cell.
+GIVEN_COMPARISON = """NUM_SAMPLES = 500
+
+comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
+test_samples, _ = next(iter(comparison_loader))
+test_samples = test_samples.view(NUM_SAMPLES, -1)
+
+with torch.no_grad():
+    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
+
+"""
 
 # Each variant: the marker of a solution cell -> that cell's whole new source (scaffold kept).
 LOOPS = {
@@ -212,16 +223,8 @@ trained_vae.eval()
 with torch.no_grad():
     reconstruction = trained_vae.decode(latent_samples).reshape(-1, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior = torch.normal(0.0, 1.0, size=(NUM_SAMPLES, 2))
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.normal(0.0, 1.0, size=(NUM_SAMPLES, 2))
 with torch.no_grad():
     approx_posterior = trained_vae.reparameterize(latent_mu, latent_logvar)
 plt.figure(figsize=(7, 7))
@@ -402,16 +405,8 @@ with torch.no_grad():
 latent_samples = torch.randn(NUM_IMAGES, trained_vae.latent_dim)
 reconstruction = trained_vae.decode(latent_samples).detach().view(-1, 28, 28)
 """,
-    "approx_posterior = ": """NUM_SAMPLES = 500
-
-comparison_loader = DataLoader(test_dataset, batch_size=NUM_SAMPLES, shuffle=True)
-test_samples, _ = next(iter(comparison_loader))
-test_samples = test_samples.view(NUM_SAMPLES, -1)
-
-with torch.no_grad():
-    test_reconstruction, latent_mu, latent_logvar = trained_vae(test_samples)
-
-prior = torch.randn_like(latent_mu)
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.randn_like(latent_mu)
 approx_posterior = latent_mu + latent_logvar.mul(0.5).exp() * torch.randn_like(latent_mu)
 for name, z, colour in (("p(z)", prior, "k"), ("q(z|x)", approx_posterior, "m")):
     plt.plot(z[:, 0], z[:, 1], ".", color=colour, alpha=0.4, label=name)
@@ -422,7 +417,686 @@ plt.show()
 """,
 }
 
-VARIANTS = {"loops": LOOPS, "helpers": HELPERS}
+# Problem 1 to 11 in other styles still: torch.distributions, `while` loops, whole-model copies,
+# inference_mode, cartesian_prod, a summed loss divided by the batch, looped decoding.
+DISTRIBUTIONS = {
+    "train_loader = ": """transform = transforms.ToTensor()
+
+mnist_train = datasets.MNIST(root=DATA_ROOT, train=True, download=True, transform=transform)
+n_val = len(mnist_train) // 5
+train_dataset, val_dataset = random_split(mnist_train, [len(mnist_train) - n_val, n_val])
+test_dataset = datasets.MNIST(root=DATA_ROOT, train=False, download=True, transform=transform)
+sets = {"train": train_dataset, "val": val_dataset, "test": test_dataset}
+loaders = {name: DataLoader(ds, batch_size=512, shuffle=name == "train") for name, ds in sets.items()}
+train_loader, val_loader, test_loader = loaders["train"], loaders["val"], loaders["test"]
+""",
+    "class AutoEncoder(": """from collections import OrderedDict
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(OrderedDict([
+            ("fc1", nn.Linear(784, 256)), ("act1", nn.ReLU()),
+            ("fc2", nn.Linear(256, 128)), ("act2", nn.ReLU()),
+            ("fc3", nn.Linear(128, 64)), ("act3", nn.ReLU()),
+            ("code", nn.Linear(64, latent_dim)),
+        ]))
+        self.decoder = nn.Sequential(OrderedDict([
+            ("fc1", nn.Linear(latent_dim, 64)), ("act1", nn.ReLU()),
+            ("fc2", nn.Linear(64, 128)), ("act2", nn.ReLU()),
+            ("fc3", nn.Linear(128, 256)), ("act3", nn.ReLU()),
+            ("pixels", nn.Linear(256, 784)), ("squash", nn.Sigmoid()),
+        ]))
+
+    def forward(self, x):
+        z = self.encoder(x)
+        return self.decoder(z), z
+""",
+    "def train_autoencoder(": """import copy
+
+
+"""
+    + GIVEN_TRAIN_AE
+    + """
+    optimizer = optim.Adam(model.parameters(), lr=0.001)
+    best_model, best_val, stale, epoch = copy.deepcopy(model), float("inf"), 0, 0
+    while epoch < num_epochs:
+        epoch += 1
+        model.train()
+        for x, _ in train_loader:
+            x = x.reshape(x.size(0), -1)
+            # summed over pixels, averaged over images: Adam takes the same steps as with the mean
+            loss = F.mse_loss(model(x)[0], x, reduction="sum") / x.size(0)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        squared, pixels = 0.0, 0
+        with torch.inference_mode():
+            for x, _ in val_loader:
+                x = x.reshape(x.size(0), -1)
+                squared += F.mse_loss(model(x)[0], x, reduction="sum").item()
+                pixels += x.numel()
+        val_mse = squared / pixels
+        if val_mse < best_val:
+            best_val, best_model, stale = val_mse, copy.deepcopy(model), 0
+        else:
+            stale += 1
+        print(f"[{epoch:3d}] validation MSE = {val_mse:.6f}, epochs without improvement: {stale}")
+        if stale == early_stopping_patience:
+            break
+    model.load_state_dict(best_model.state_dict())
+"""
+    + GIVEN_RETURN,
+    "latent_grid = ": """SIDE_LENGTH = 25
+NUM_IMAGES = SIDE_LENGTH**2
+
+latent_x = torch.linspace(-5, 5, SIDE_LENGTH)
+latent_y = torch.linspace(-5, 5, SIDE_LENGTH)
+latent_grid = torch.cartesian_prod(latent_y.flip(0), latent_x).flip(1)  # (z1, z2) rows
+with torch.inference_mode():
+    grid_images = trained_autoencoder.decoder(latent_grid).unflatten(1, (28, 28))
+""",
+    "def extrapolate_digits(": """def extrapolate_digits(digit1, digit2, dataloader, encoder, decoder, num_images=12):
+    with torch.inference_mode():
+        z1 = encoder(get_test_digit(dataloader, digit1).view(1, -1))
+        z2 = encoder(get_test_digit(dataloader, digit2).view(1, -1))
+        frames = []
+        for t in torch.linspace(0, 1, num_images):
+            frames.append(decoder(torch.lerp(z1, z2, t)).view(28, 28))
+    images = torch.stack(frames)
+    fig, axes = plt.subplots(1, num_images, figsize=(1.2 * num_images, 1.5))
+    for ax, image in zip(axes, images):
+        ax.imshow(image, cmap="gray")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    plt.show()
+    return images
+""",
+    "class VAE(": """class VAE(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU())
+        self.mu = nn.Linear(256, latent_dim)
+        self.logvar = nn.Linear(256, latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, 256), nn.ReLU(),
+            nn.Linear(256, 512), nn.ReLU(),
+            nn.Linear(512, 784), nn.Sigmoid(),
+        )
+
+    def encode(self, x):
+        shared = self.encoder(x)
+        return self.mu(shared), self.logvar(shared)
+
+    def reparameterize(self, mu, logvar):
+        return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample()
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+""",
+    "def vae_loss(": """from torch.distributions import Normal, kl_divergence
+
+
+def vae_loss(reconstruction, x, mu, logvar):
+    q = Normal(mu, torch.exp(0.5 * logvar))
+    p = Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    return F.mse_loss(reconstruction, x, reduction="sum") + kl_divergence(q, p).sum()
+
+
+"""
+    + GIVEN_TRAIN_VAE
+    + """
+    optimizer = optim.Adam(model.parameters(), lr=0.001)
+    best_model, best_val, stale, epoch = copy.deepcopy(model), float("inf"), 0, 0
+    while epoch < num_epochs:
+        epoch += 1
+        model.train()
+        for x, _ in train_loader:
+            x = x.reshape(x.size(0), -1)
+            reconstruction, mu, logvar = model(x)
+            loss = vae_loss(reconstruction, x, mu, logvar) / x.size(0)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        summed, images = 0.0, 0
+        with torch.inference_mode():
+            for x, _ in val_loader:
+                x = x.reshape(x.size(0), -1)
+                reconstruction, mu, logvar = model(x)
+                summed += vae_loss(reconstruction, x, mu, logvar).item()
+                images += x.size(0)
+        val_loss = summed / images
+        if val_loss < best_val:
+            best_val, best_model, stale = val_loss, copy.deepcopy(model), 0
+        else:
+            stale += 1
+        print(f"[{epoch:3d}] validation loss per image = {val_loss:.4f}, epochs without improvement: {stale}")
+        if stale == early_stopping_patience:
+            break
+    model.load_state_dict(best_model.state_dict())
+"""
+    + GIVEN_RETURN,
+    "latent_samples = ": """NUM_IMAGES = 250
+
+latent_samples = torch.distributions.Normal(0.0, 1.0).sample((NUM_IMAGES, 2))
+with torch.inference_mode():
+    reconstruction = trained_vae.decode(latent_samples).reshape(NUM_IMAGES, 28, 28)
+""",
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """standard = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+prior = standard.sample((NUM_SAMPLES,))
+q = torch.distributions.Normal(latent_mu, torch.exp(0.5 * latent_logvar))
+approx_posterior = q.rsample()
+plt.figure(figsize=(7, 7))
+plt.scatter(prior[:, 0], prior[:, 1], color="red", s=6, label="prior")
+plt.scatter(approx_posterior[:, 0], approx_posterior[:, 1], color="blue", s=6, label="q(z|x)")
+plt.legend()
+plt.show()
+""",
+}
+
+# A split by hand (random indices and Subset), a helper that builds both halves of the
+# autoencoder, the PyTorch example's VAE of named layers and F.relu, detach and a decorator.
+SUBSETS = {
+    "train_loader = ": """transform = transforms.ToTensor()
+
+full = datasets.MNIST(root=DATA_ROOT, train=True, download=True, transform=transform)
+order = torch.randperm(len(full))
+cut = int(0.8 * len(full))
+train_dataset = torch.utils.data.Subset(full, order[:cut].tolist())
+val_dataset = torch.utils.data.Subset(full, order[cut:].tolist())
+test_dataset = datasets.MNIST(root=DATA_ROOT, train=False, download=True, transform=transform)
+train_loader = DataLoader(train_dataset, batch_size=512, shuffle=True)
+val_loader = DataLoader(val_dataset, batch_size=512)
+test_loader = DataLoader(test_dataset, batch_size=512)
+""",
+    "class AutoEncoder(": """def mlp(sizes, last_activation=None):
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if last_activation is not None:
+        layers.append(last_activation)
+    return nn.Sequential(*layers)
+
+
+class AutoEncoder(nn.Module):
+    HIDDEN = [512, 128, 32]
+
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        sizes = [784] + self.HIDDEN + [latent_dim]
+        self.encoder = mlp(sizes)
+        self.decoder = mlp(sizes[::-1], nn.Sigmoid())
+
+    def forward(self, x):
+        latent = self.encoder(x)
+        reconstruction = self.decoder(latent)
+        return reconstruction, latent
+""",
+    "def train_autoencoder(": GIVEN_TRAIN_AE
+    + """
+    criterion = nn.MSELoss()
+    optimizer = torch.optim.Adam(params=model.parameters(), lr=1e-3)
+    best, best_state, patience = float("inf"), None, 0
+    for epoch in range(num_epochs):
+        model.train(True)
+        for batch, _ in train_loader:
+            batch = batch.flatten(1)
+            optimizer.zero_grad()
+            loss = criterion(model(batch)[0], batch)
+            loss.backward()
+            optimizer.step()
+        model.train(False)
+        with torch.no_grad():
+            losses = [criterion(model(b.flatten(1))[0], b.flatten(1)).item() * len(b) for b, _ in val_loader]
+        val_loss = sum(losses) / len(val_loader.dataset)
+        if val_loss < best:
+            best, patience = val_loss, 0
+            best_state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+        else:
+            patience += 1
+        print(f"Epoch {epoch + 1} | val MSE {val_loss:.4f} | patience {patience}/{early_stopping_patience}")
+        if patience >= early_stopping_patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+"""
+    + GIVEN_RETURN,
+    "latent_grid = ": """SIDE_LENGTH = 25
+NUM_IMAGES = SIDE_LENGTH**2
+
+latent_x = torch.linspace(-5, 5, SIDE_LENGTH)
+latent_y = torch.linspace(-5, 5, SIDE_LENGTH)
+gx, gy = torch.meshgrid(latent_x, latent_y.flip(0), indexing="xy")
+latent_grid = torch.stack([gx, gy], dim=-1).reshape(-1, 2)
+grid_images = trained_autoencoder.decoder(latent_grid).detach().reshape(NUM_IMAGES, 28, 28)
+""",
+    "def extrapolate_digits(": """def extrapolate_digits(digit1, digit2, dataloader, encoder, decoder, num_images=12):
+    pair = torch.cat([get_test_digit(dataloader, d).view(1, 784) for d in (digit1, digit2)])
+    with torch.no_grad():
+        z = encoder(pair)
+        t = torch.linspace(0, 1, num_images)[:, None]
+        images = decoder(z[0] + t * (z[1] - z[0])).view(-1, 28, 28)
+    plt.figure(figsize=(num_images, 1.5))
+    for i in range(num_images):
+        plt.subplot(1, num_images, i + 1)
+        plt.imshow(images[i], cmap="gray")
+        plt.axis("off")
+    plt.show()
+    return images
+""",
+    "class VAE(": """class VAE(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(mlp([784, 400, 200]), nn.ReLU())
+        self.mu = nn.Linear(200, latent_dim)
+        self.logvar = nn.Linear(200, latent_dim)
+        self.decoder = mlp([latent_dim, 200, 400, 784], nn.Sigmoid())
+
+    def encode(self, x):
+        h = self.encoder(x)
+        return self.mu(h), self.logvar(h)
+
+    def reparameterize(self, mu, logvar):
+        std = logvar.mul(0.5).exp_()
+        eps = torch.randn_like(std)
+        return eps.mul(std).add_(mu)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+""",
+    "def vae_loss(": """def vae_loss(reconstruction, x, mu, logvar):
+    squared = torch.sum((x - reconstruction) ** 2)
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return squared + kl
+
+
+"""
+    + GIVEN_TRAIN_VAE
+    + """
+    optimizer = torch.optim.Adam(params=model.parameters(), lr=1e-3)
+    best, best_state, patience = float("inf"), None, 0
+    for epoch in range(num_epochs):
+        model.train(True)
+        for batch, _ in train_loader:
+            batch = batch.flatten(1)
+            optimizer.zero_grad()
+            recon, mu, logvar = model(batch)
+            (vae_loss(recon, batch, mu, logvar) / batch.shape[0]).backward()
+            optimizer.step()
+        model.train(False)
+        total = 0.0
+        with torch.no_grad():
+            for batch, _ in val_loader:
+                batch = batch.flatten(1)
+                recon, mu, logvar = model(batch)
+                total += vae_loss(recon, batch, mu, logvar).item()
+        val_loss = total / len(val_loader.dataset)
+        if val_loss < best:
+            best, patience = val_loss, 0
+            best_state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+        else:
+            patience += 1
+        print(f"Epoch {epoch + 1} | val loss {val_loss:.4f} | patience {patience}/{early_stopping_patience}")
+        if patience >= early_stopping_patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+"""
+    + GIVEN_RETURN,
+    "latent_samples = ": """NUM_IMAGES = 250
+
+
+@torch.no_grad()
+def decode_all(model, z):
+    return model.decode(z).view(len(z), 28, 28)
+
+
+latent_samples = torch.randn(NUM_IMAGES, 2)
+reconstruction = decode_all(trained_vae, latent_samples)
+""",
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.randn(NUM_SAMPLES, 2)
+approx_posterior = latent_mu + torch.randn(NUM_SAMPLES, 2) * torch.sqrt(latent_logvar.exp())
+plt.scatter(prior[:, 0], prior[:, 1], c="red", alpha=0.4, label="prior N(0, I)")
+plt.scatter(approx_posterior[:, 0], approx_posterior[:, 1], c="blue", alpha=0.4, label="approximate posterior")
+plt.legend()
+plt.show()
+""",
+}
+
+# Short and dense: positional arguments, a generator of loaders, the walrus, weights kept
+# with torch.save in memory, a grid from a list comprehension, codes decoded one at a time.
+TERSE = {
+    "train_loader = ": """transform = transforms.ToTensor()
+train_dataset, val_dataset = random_split(datasets.MNIST(DATA_ROOT, True, transform, download=True), [48000, 12000])
+test_dataset = datasets.MNIST(DATA_ROOT, False, transform, download=True)
+train_loader, val_loader, test_loader = (
+    DataLoader(d, 512, shuffle=s) for d, s in ((train_dataset, True), (val_dataset, False), (test_dataset, False))
+)
+""",
+    "class AutoEncoder(": """class AutoEncoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 16), nn.ReLU(), nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(z := self.encoder(x)), z
+""",
+    "def train_autoencoder(": """import io
+
+
+"""
+    + GIVEN_TRAIN_AE
+    + """
+    opt, loss_fn = optim.Adam(model.parameters(), 0.001), nn.MSELoss()
+    best, wait, saved = float("inf"), 0, io.BytesIO()
+    torch.save(model.state_dict(), saved)
+    for epoch in range(1, num_epochs + 1):
+        model.train()
+        for x, _ in train_loader:
+            opt.zero_grad(); x = x.view(-1, 784); loss_fn(model(x)[0], x).backward(); opt.step()
+        model.eval()
+        with torch.no_grad():
+            val = sum(loss_fn(model(x.view(-1, 784))[0], x.view(-1, 784)).item() * len(x) for x, _ in val_loader) / len(val_loader.dataset)
+        wait = 0 if val < best else wait + 1
+        if wait == 0:
+            best, saved = val, io.BytesIO()
+            torch.save(model.state_dict(), saved)
+        print(f"epoch={epoch} val_loss={val:.4f} patience={wait}")
+        if wait >= early_stopping_patience: break
+    saved.seek(0); model.load_state_dict(torch.load(saved))
+"""
+    + GIVEN_RETURN,
+    "latent_grid = ": """SIDE_LENGTH = 25
+NUM_IMAGES = SIDE_LENGTH**2
+
+latent_x = latent_y = torch.linspace(-5, 5, SIDE_LENGTH)
+latent_grid = torch.tensor([[z1, z2] for z2 in latent_y.flip(0).tolist() for z1 in latent_x.tolist()])
+with torch.no_grad():
+    grid_images = torch.stack([trained_autoencoder.decoder(z) for z in latent_grid]).view(-1, 28, 28)
+""",
+    "def extrapolate_digits(": """def extrapolate_digits(digit1, digit2, dataloader, encoder, decoder, num_images=12):
+    with torch.no_grad():
+        z1, z2 = (encoder(get_test_digit(dataloader, d).view(1, -1)) for d in (digit1, digit2))
+        images = torch.cat([decoder(torch.lerp(z1, z2, float(t))) for t in torch.linspace(0, 1, num_images)]).view(num_images, 28, 28)
+    plt.imshow(torch.hstack(list(images)), cmap="gray"); plt.axis("off"); plt.show()
+    return images
+""",
+    "class VAE(": """class VAE(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 64), nn.ReLU())
+        self.mu, self.logvar = nn.Linear(64, latent_dim), nn.Linear(64, latent_dim)
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 64), nn.ReLU(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
+
+    def encode(self, x):
+        return self.mu(h := self.encoder(x)), self.logvar(h)
+
+    def reparameterize(self, mu, logvar):
+        return mu + torch.randn_like(mu) * torch.exp(logvar / 2)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        return self.decode(self.reparameterize(*(stats := self.encode(x)))), *stats
+""",
+    "def vae_loss(": """def vae_loss(reconstruction, x, mu, logvar):
+    return ((reconstruction - x) ** 2).sum() + 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum()
+
+
+"""
+    + GIVEN_TRAIN_VAE
+    + """
+    opt = optim.Adam(model.parameters(), 0.001)
+    best, wait, saved = float("inf"), 0, io.BytesIO()
+    torch.save(model.state_dict(), saved)
+    for epoch in range(1, num_epochs + 1):
+        model.train()
+        for x, _ in train_loader:
+            x = x.view(-1, 784); opt.zero_grad()
+            r, m, lv = model(x); (vae_loss(r, x, m, lv) / len(x)).backward(); opt.step()
+        model.eval()
+        with torch.no_grad():
+            val = sum(vae_loss(*(lambda r, m, lv: (r, x.view(-1, 784), m, lv))(*model(x.view(-1, 784)))).item() for x, _ in val_loader) / len(val_loader.dataset)
+        wait = 0 if val < best else wait + 1
+        if wait == 0:
+            best, saved = val, io.BytesIO()
+            torch.save(model.state_dict(), saved)
+        print(f"epoch={epoch} val_loss={val:.4f} patience={wait}")
+        if wait >= early_stopping_patience: break
+    saved.seek(0); model.load_state_dict(torch.load(saved))
+"""
+    + GIVEN_RETURN,
+    "latent_samples = ": """NUM_IMAGES = 250
+
+latent_samples = torch.randn(NUM_IMAGES, 2)
+reconstruction = trained_vae.decode(latent_samples).detach().reshape(NUM_IMAGES, 28, 28)
+""",
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior, approx_posterior = torch.randn(NUM_SAMPLES, 2), latent_mu + (0.5 * latent_logvar).exp() * torch.randn_like(latent_mu)
+plt.scatter(*prior.T, c="r", s=5, label="prior"); plt.scatter(*approx_posterior.T, c="b", s=5, label="posterior"); plt.legend(); plt.show()
+""",
+}
+
+# One helper runs an epoch for training and for validation (torch.set_grad_enabled), a decoder
+# mirrored from the encoder's own layers, weights from arange, decoding in chunks.
+EPOCHS = {
+    "train_loader = ": """import functools
+
+transform = transforms.ToTensor()
+full_train = datasets.MNIST(root=DATA_ROOT, train=True, download=True, transform=transform)
+n_train = round(0.8 * len(full_train))
+train_dataset, val_dataset = random_split(full_train, [n_train, len(full_train) - n_train])
+test_dataset = datasets.MNIST(root=DATA_ROOT, train=False, download=True, transform=transform)
+make_loader = functools.partial(DataLoader, batch_size=512)
+train_loader = make_loader(train_dataset, shuffle=True)
+val_loader = make_loader(val_dataset)
+test_loader = make_loader(test_dataset)
+""",
+    "class AutoEncoder(": """class AutoEncoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        widths = [784, 300, 100, 30, latent_dim]
+        layers = []
+        for a, b in zip(widths, widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.encoder = nn.Sequential(*layers[:-1])
+        layers = []
+        for layer in reversed([m for m in self.encoder if isinstance(m, nn.Linear)]):
+            layers += [nn.Linear(layer.out_features, layer.in_features), nn.ReLU()]
+        layers[-1] = nn.Sigmoid()
+        self.decoder = nn.Sequential(*layers)
+
+    def forward(self, x):
+        h = self.encoder(x)
+        out = self.decoder(h)
+        return out, h
+""",
+    "def train_autoencoder(": """import copy
+
+
+"""
+    + GIVEN_TRAIN_AE
+    + """
+    loss_fn = nn.MSELoss()
+    optimizer = optim.Adam(model.parameters(), lr=0.001)
+
+    def run_epoch(loader, training):
+        model.train(training)
+        total, n = 0.0, 0
+        with torch.set_grad_enabled(training):
+            for images, _ in loader:
+                images = images.view(len(images), -1)
+                loss = loss_fn(model(images)[0], images)
+                if training:
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                total += loss.item() * len(images)
+                n += len(images)
+        return total / n
+
+    best_val, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
+    for epoch in range(1, num_epochs + 1):
+        train_loss = run_epoch(train_loader, True)
+        val_loss = run_epoch(val_loader, False)
+        if val_loss < best_val:
+            best_val, best_state, since_best = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+        print(f"epoch {epoch}: train {train_loss:.4f}, validation {val_loss:.4f}, patience {since_best}")
+        if since_best >= early_stopping_patience:
+            break
+    model.load_state_dict(best_state)
+"""
+    + GIVEN_RETURN,
+    "latent_grid = ": """SIDE_LENGTH = 25
+NUM_IMAGES = SIDE_LENGTH**2
+
+latent_x = torch.linspace(-5, 5, SIDE_LENGTH)
+latent_y = torch.linspace(-5, 5, SIDE_LENGTH)
+rows, cols = torch.meshgrid(torch.flip(latent_y, dims=[0]), latent_x, indexing="ij")
+latent_grid = torch.column_stack([cols.reshape(-1), rows.reshape(-1)])
+trained_autoencoder.eval()
+with torch.no_grad():
+    decoded = trained_autoencoder.decoder(latent_grid)
+grid_images = decoded.reshape(SIDE_LENGTH * SIDE_LENGTH, 28, 28)
+""",
+    "def extrapolate_digits(": """def extrapolate_digits(digit1, digit2, dataloader, encoder, decoder, num_images=12):
+    first = get_test_digit(dataloader, digit1).reshape(1, -1)
+    second = get_test_digit(dataloader, digit2).reshape(1, -1)
+    weights = (torch.arange(num_images) / (num_images - 1)).unsqueeze(1)
+    with torch.no_grad():
+        z1, z2 = encoder(first), encoder(second)
+        images = decoder((1 - weights) * z1 + weights * z2).reshape(num_images, 28, 28)
+    fig, axes = plt.subplots(1, num_images, figsize=(num_images, 1.4))
+    for index, ax in enumerate(axes):
+        ax.imshow(images[index].numpy(), cmap="gray")
+        ax.axis("off")
+    plt.show()
+    return images
+""",
+    "class VAE(": """class VAE(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+
+        def dense(n_in, n_out):
+            return nn.Sequential(nn.Linear(n_in, n_out), nn.ReLU())
+
+        self.encoder = nn.Sequential(dense(784, 512), dense(512, 256))
+        self.mu = nn.Linear(256, latent_dim)
+        self.logvar = nn.Linear(256, latent_dim)
+        self.decoder = nn.Sequential(dense(latent_dim, 256), dense(256, 512), nn.Linear(512, 784), nn.Sigmoid())
+
+    def encode(self, x):
+        features = self.encoder(x)
+        return self.mu(features), self.logvar(features)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.normal(torch.zeros_like(std), torch.ones_like(std))
+        return mu + eps * std
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+""",
+    "def vae_loss(": """def vae_loss(reconstruction, x, mu, logvar):
+    squared_error = F.mse_loss(reconstruction, x, reduction="none").sum()
+    kl = torch.sum(torch.exp(logvar) + mu**2 - 1.0 - logvar) * 0.5
+    return squared_error + kl
+
+
+"""
+    + GIVEN_TRAIN_VAE
+    + """
+    optimizer = optim.Adam(model.parameters(), lr=0.001)
+
+    def run_epoch(loader, training):
+        model.train(training)
+        total, n = 0.0, 0
+        with torch.set_grad_enabled(training):
+            for images, _ in loader:
+                images = images.view(len(images), -1)
+                reconstruction, mu, logvar = model(images)
+                loss = vae_loss(reconstruction, images, mu, logvar)
+                if training:
+                    optimizer.zero_grad()
+                    (loss / len(images)).backward()
+                    optimizer.step()
+                total += loss.item()
+                n += len(images)
+        return total / n
+
+    best_val, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
+    for epoch in range(1, num_epochs + 1):
+        train_loss = run_epoch(train_loader, True)
+        val_loss = run_epoch(val_loader, False)
+        if val_loss < best_val:
+            best_val, best_state, since_best = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+        print(f"epoch {epoch}: train {train_loss:.2f}, validation {val_loss:.4f}, patience {since_best}")
+        if since_best >= early_stopping_patience:
+            break
+    model.load_state_dict(best_state)
+"""
+    + GIVEN_RETURN,
+    "latent_samples = ": """NUM_IMAGES = 250
+
+latent_samples = torch.randn(NUM_IMAGES, 2)
+with torch.no_grad():
+    chunks = [trained_vae.decode(chunk) for chunk in latent_samples.split(50)]
+reconstruction = torch.cat(chunks).view(-1, 28, 28)
+""",
+    "approx_posterior = ": GIVEN_COMPARISON
+    + """prior = torch.randn(NUM_SAMPLES, 2)
+eps = torch.randn_like(latent_logvar)
+approx_posterior = latent_mu + eps * torch.exp(latent_logvar / 2)
+fig, ax = plt.subplots(figsize=(6, 6))
+ax.scatter(prior[:, 0], prior[:, 1], color="tab:red", s=8, label="prior samples")
+ax.scatter(approx_posterior[:, 0], approx_posterior[:, 1], color="tab:blue", s=8, label="approximate posterior samples")
+ax.legend()
+plt.show()
+""",
+}
+
+VARIANTS = {
+    "loops": LOOPS,
+    "helpers": HELPERS,
+    "distributions": DISTRIBUTIONS,
+    "subsets": SUBSETS,
+    "terse": TERSE,
+    "epochs": EPOCHS,
+}
 
 # The disguise: every name the solution's answers choose (none the autograder looks up), renamed.
 RENAMES = {
@@ -464,3 +1138,13 @@ def disguised(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     autoencoder = next(i for i, c in enumerate(cells) if "class AutoEncoder(" in c.source)
     cells.insert(autoencoder, cells.pop(vae))
     return notebook
+
+
+def style_sources(sources: list[str], name: str) -> list[str]:
+    """The master's code cells (``lab_env.code_cells``) with every answer written the ``name``
+    way: the in-process twin of ``variant``."""
+    sources = list(sources)
+    for marker, source in VARIANTS[name].items():
+        (index,) = [i for i, cell in enumerate(sources) if marker in cell]
+        sources[index] = source
+    return sources

@@ -1,11 +1,12 @@
 """The master notebook's code run in this process, and its tests as calls into lab_checks.
 
-Fast: no otter, no kernel, no notebook build. The two long training runs use the grading
-epoch cap (1 epoch), as the autograder does.
+Fast: no otter, no kernel, no notebook build. The two long training runs are cut short as
+grading cuts them (1 epoch of 4 batches per pass): no check needs a trained model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import re
@@ -17,8 +18,12 @@ import matplotlib
 import nbformat
 
 from aelab.data import default_root
+from aelab.grading.judge import CAP_MARKER
+from aelab.grading.runner import RunOptions
 from aelab.lab import load_lab
+from aelab.master import given_cells
 from aelab.student_side.objects import InProcess
+from aelab.student_side.worker import BatchCap
 
 matplotlib.use("Agg")
 
@@ -82,12 +87,31 @@ def run_lab(sources: list[str], env: dict | None = None) -> dict:
     os.environ.setdefault("AELAB_DATA_ROOT", str(default_root()))
     os.environ["AELAB_EPOCH_CAP"] = "1"
     env = {"__name__": "__main__"} if env is None else env
+    cap = BatchCap(RunOptions().batch_cap)
     for source in sources:
         # as IPython does: the cell's source in linecache, so that inspect.getsource works
         filename = f"<lab cell {len(linecache.cache)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), env)
+        with cap if CAP_MARKER in source else contextlib.nullcontext():
+            exec(compile(source, filename, "exec"), env)
     import matplotlib.pyplot as plt
 
     plt.close("all")
     return env
+
+
+def with_mistake(sources: list[str], env: dict, mistake) -> tuple[dict, bool]:
+    """The namespace after ``mistake``'s cell ran instead of the master's, then its question's
+    given cells (grading runs them after the answer), and whether one of those raised."""
+    (index,) = [i for i, source in enumerate(sources) if mistake.matches(source)]
+    made = run_lab([mistake.apply(sources[index])], dict(env))
+    try:
+        run_lab(given_cells(nbformat.read(MASTER, as_version=4)).get(mistake.question, []), made)
+    except Exception:  # any error of a given cell costs the question
+        return made, True
+    return made, False
+
+
+def mistake_cost(own: list[MasterTest], failed: set[str], given_failed: bool) -> float:
+    """What a mistake costs: its question's failed tests, or all of them when a given cell broke."""
+    return sum(test.points for test in own if given_failed or test.name in failed)

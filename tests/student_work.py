@@ -79,6 +79,34 @@ MISTAKES = [
         "latent = self.encoder(x).detach()",
         1,
     ),
+    # a decoder that does not mirror the encoder: one layer straight back to 784 pixels
+    Mistake(
+        "q2",
+        "class AutoEncoder(",
+        "nn.Linear(latent_dim, 64),\n            nn.ReLU(),\n            nn.Linear(64, 128),\n"
+        "            nn.ReLU(),\n            nn.Linear(128, 256),\n            nn.ReLU(),\n"
+        "            nn.Linear(256, 28 * 28),",
+        "nn.Linear(latent_dim, 28 * 28),",
+        0.5,
+    ),
+    # a decoder of Linear layers only: without its ReLUs it is one linear map, then the Sigmoid
+    Mistake(
+        "q2",
+        "class AutoEncoder(",
+        "nn.Linear(latent_dim, 64),\n            nn.ReLU(),\n            nn.Linear(64, 128),\n"
+        "            nn.ReLU(),\n            nn.Linear(128, 256),\n            nn.ReLU(),\n",
+        "nn.Linear(latent_dim, 64),\n            nn.Linear(64, 128),\n"
+        "            nn.Linear(128, 256),\n",
+        0.5,
+    ),
+    # a ReLU before the final Sigmoid: every pixel of every reconstruction is at least 0.5
+    Mistake(
+        "q2",
+        "class AutoEncoder(",
+        "nn.Linear(256, 28 * 28),\n            nn.Sigmoid(),",
+        "nn.Linear(256, 28 * 28),\n            nn.ReLU(),\n            nn.Sigmoid(),",
+        0.5,
+    ),
     # the course's original loop: the best weights are never restored
     Mistake("q3", "def train_autoencoder(", "    model.load_state_dict(best_state)\n", "", 1.5),
     Mistake("q3", "def train_autoencoder(", "lr=0.001", "lr=0.01", 1),
@@ -87,7 +115,11 @@ MISTAKES = [
         "def train_autoencoder(",
         "copy.deepcopy(model.state_dict())\n            patience_counter = 0\n",
         "copy.deepcopy(model.state_dict())\n",
-        2,
+        1.5,
+    ),
+    # an equal validation loss counted as an improvement
+    Mistake(
+        "q3", "def train_autoencoder(", "if val_loss < best_loss:", "if val_loss <= best_loss:", 1.5
     ),
     Mistake("q3", "def train_autoencoder(", "nn.MSELoss()", "nn.BCELoss()", 1.5),
     # gradients pile up across batches
@@ -103,7 +135,23 @@ MISTAKES = [
         "    for epoch in range(num_epochs):\n"
         "        optimizer = optim.Adam(model.parameters(), lr=0.001)\n",
     ),
+    # model.train() once before the loop: after the first validation, training runs in eval mode
+    Mistake(
+        "q3",
+        "def train_autoencoder(",
+        "    for epoch in range(num_epochs):\n        model.train()\n",
+        "    model.train()\n    for epoch in range(num_epochs):\n",
+        0.5,
+    ),
     Mistake("q5", "latent_grid = ", 'indexing="ij"', 'indexing="xy"', 0.5),
+    # decoded images left flat: the given cell that tiles them fails
+    Mistake(
+        "q5",
+        "latent_grid = ",
+        ".view(NUM_IMAGES, 28, 28)",
+        "",
+        3,
+    ),
     Mistake(
         "q6",
         "def extrapolate_digits(",
@@ -125,6 +173,16 @@ MISTAKES = [
         "        path = encoder((1 - weights) * start + weights * end)",
         3,
     ),
+    # the image at index digit, not an image *of* that digit
+    Mistake(
+        "q6",
+        "def extrapolate_digits(",
+        "start = encoder(get_test_digit(dataloader, digit1).view(1, -1))\n"
+        "        end = encoder(get_test_digit(dataloader, digit2).view(1, -1))",
+        "start = encoder(dataloader.dataset[digit1][0].view(1, -1))\n"
+        "        end = encoder(dataloader.dataset[digit2][0].view(1, -1))",
+        3,
+    ),
     Mistake("q8", "class VAE(", "torch.exp(0.5 * logvar)", "torch.exp(logvar)", 1.5),
     Mistake("q8", "class VAE(", "torch.randn_like(std)", "torch.rand_like(std)", 1.5),
     # the encoder and both heads never learn from the reconstruction: the sample is detached
@@ -143,7 +201,15 @@ MISTAKES = [
         "self.mu = nn.Sequential(nn.Linear(256, latent_dim), nn.ReLU())",
         1,
     ),
-    Mistake("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum", 2),
+    # the VAE's decoder with a ReLU before its Sigmoid: no pixel can be darker than 0.5
+    Mistake(
+        "q8",
+        "class VAE(",
+        "nn.Linear(512, 28 * 28),\n            nn.Sigmoid(),",
+        "nn.Linear(512, 28 * 28),\n            nn.ReLU(),\n            nn.Sigmoid(),",
+        1,
+    ),
+    Mistake("q9", "def vae_loss(", "kl = -0.5 * torch.sum", "kl = 0.5 * torch.sum", 1.5),
     Mistake(
         "q9", "def vae_loss(", "optim.Adam(model.parameters()", "optim.SGD(model.parameters()", 1
     ),
@@ -160,6 +226,16 @@ MISTAKES = [
     ),
     # train_vae forgets what Problem 9 asks: the best weights restored, as in train_autoencoder
     Mistake("q9", "def vae_loss(", "    model.load_state_dict(best_state)\n", "", 1),
+    # the printed validation loss divided by the batch size twice (about 1/512 of the true one)
+    Mistake(
+        "q9",
+        "def vae_loss(",
+        "total += vae_loss(reconstruction, images, mu, logvar).item()",
+        "total += vae_loss(reconstruction, images, mu, logvar).item() / len(images)",
+        0.5,
+    ),
+    # validation in training mode (model.eval() forgotten)
+    Mistake("q9", "def vae_loss(", "        model.eval()\n", "", 0.5),
     Mistake(
         "q10", "latent_samples = ", "torch.randn(NUM_IMAGES, 2)", "torch.rand(NUM_IMAGES, 2)", 1.5
     ),
@@ -169,6 +245,14 @@ MISTAKES = [
         "trained_vae.decode(latent_samples)",
         "trained_autoencoder.decoder(latent_samples)",
         1,
+    ),
+    # decoded with gradients: the given plot cell's .numpy() fails
+    Mistake(
+        "q10",
+        "latent_samples = ",
+        "with torch.no_grad():\n    reconstruction = trained_vae.decode(latent_samples)",
+        "reconstruction = trained_vae.decode(latent_samples)",
+        3,
     ),
     Mistake(
         "q11",

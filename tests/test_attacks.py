@@ -6,6 +6,8 @@ import zipfile
 
 import pytest
 from canvas_class import HONEST_ANSWER, MARKER, SSH_KEY, TOKEN, attacks
+from lab_env import LAB
+from student_work import mistake_round
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +57,8 @@ def test_no_honest_notebook_is_flagged_or_loses_points(graded_class):
     rows = _rows(graded_class)
     honest = {u: r for u, r in rows.items() if u.isdigit() and int(u) < 200 and r["total"]}
     assert honest and all(row["status"] == "graded" for row in honest.values()), honest
-    assert rows["101"]["total"] == "38" and rows["103"]["total"] == "34.5"
+    late = LAB.points - sum(m.points_lost for m in mistake_round(0) if m.question in ("q9", "q10"))
+    assert rows["101"]["total"] == f"{LAB.points:g}" and rows["103"]["total"] == f"{late:g}"
 
 
 def _checks_code_lines():

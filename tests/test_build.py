@@ -99,6 +99,10 @@ def test_hidden_tests_catch_realistic_mistakes(built, mnist, number):
     expected = {question: 0 for question in result.max_scores}
     expected.update({m.question: m.points_lost for m in mistakes})
     assert lost == expected
+    # A mistake that breaks a question's given cell costs the whole question, and says so.
+    given = {t["question"] for t in result.tests if "The given cell that starts" in t["message"]}
+    assert given <= {m.question for m in mistakes}
+    assert all(result.scores[question] == 0 for question in given)
 
 
 def test_notebook_requirements_match_pyproject():

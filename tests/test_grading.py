@@ -37,8 +37,8 @@ def test_every_honest_file_gets_a_row_with_exact_scores_and_reasons(graded_class
     assert (jane["status"], jane["reason"], jane["credited"]) == ("graded", "", "101 102")
     assert _scores(jane) == FULL and jane["total"] == "38" and jane["possible"] == "38"
     late = rows["poeed_LATE_103_5003_autoencoders_mnist-1.ipynb"]
-    assert (late["late"], late["status"], late["total"]) == ("yes", "graded", "34.5")
-    assert _scores(late)[6:8] == ["4", "1.5"]
+    assert (late["late"], late["status"], late["total"]) == ("yes", "graded", "35")
+    assert _scores(late)[6:8] == ["4.5", "1.5"]
     blank = rows["leeann_104_5004_autoencoders_mnist_2026.zip"]  # the real export zip
     assert (blank["status"], _scores(blank)) == ("graded", ZERO)
     html = rows["kimsue_105_5005_autoencoders_mnist.html"]
@@ -80,7 +80,7 @@ def test_the_import_changes_only_what_it_should_and_lists_every_cell(graded_clas
     cells = {row[1]: row[-1] for row in rows[3:]}
     expected = {
         "101": "38", "102": "38",  # Jane's team: both partners
-        "103": "34.5", "104": "0", "111": "38", "113": "0", "114": "0", "119": "38",
+        "103": "35", "104": "0", "111": "38", "113": "0", "114": "0", "119": "38",
         "105": "", "106": "", "112": "", "115": "",  # no autograded score: cell as exported
         "116": "EX",  # excused: kept
         "117": "41.0",  # set by hand in Canvas: kept (as Canvas stores it), though it scores 38

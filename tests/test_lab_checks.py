@@ -3,10 +3,21 @@
 The fast counterpart of grading whole notebooks (tests/test_build.py): seconds, no build.
 """
 
+import re
+
+import independent_work as independent
 import lab_checks
 import pytest
 import torch
-from lab_env import code_cells, master_cells, master_tests, run_lab
+from lab_env import (
+    LAB,
+    code_cells,
+    master_cells,
+    master_tests,
+    mistake_cost,
+    run_lab,
+    with_mistake,
+)
 from student_work import MISTAKES
 
 TESTS = master_tests()
@@ -20,14 +31,13 @@ def lab():
 
 
 def test_every_test_cell_is_a_call_into_lab_checks():
-    assert len(TESTS) == 38
     for test in TESTS:
         name = test.call.split("(")[0]
         assert callable(getattr(lab_checks, name)), test.name
     points = {}
     for test in TESTS:
         points[test.question] = points.get(test.question, 0) + test.points
-    assert sum(points.values()) == 38
+    assert sum(points.values()) == LAB.points
 
 
 @pytest.mark.parametrize("test", TESTS, ids=lambda t: t.name)
@@ -50,12 +60,10 @@ def _failed(tests, env):
 )
 def test_each_mistake_fails_its_own_problem(lab, mistake):
     sources, env = lab
-    (index,) = [i for i, source in enumerate(sources) if mistake.matches(source)]
-    wrong = run_lab([mistake.apply(sources[index])], dict(env))
+    wrong, given_failed = with_mistake(sources, env, mistake)
     own = [test for test in TESTS if test.question == mistake.question]
     failed = _failed(own, wrong)
-    lost = sum(test.points for test in own if test.name in failed)
-    assert lost == mistake.points_lost, failed
+    assert mistake_cost(own, set(failed), given_failed) == mistake.points_lost, failed
 
 
 def test_an_unfinished_notebook_is_told_what_to_do():
@@ -164,9 +172,25 @@ def test_checks_do_not_depend_on_a_lucky_draw(lab):
         for mistake in MISTAKES:
             if mistake.question in ("q3", "q9"):  # the training checks: see check_seeds.py
                 continue
-            (index,) = [i for i, source in enumerate(sources) if mistake.matches(source)]
-            wrong = run_lab([mistake.apply(sources[index])], dict(env))
+            wrong, given_failed = with_mistake(sources, env, mistake)
             own = [(k, t) for k, t in tests if t.question == mistake.question]
             failed = failures(own, wrong, seed)
-            lost = sum(t.points for _, t in own if t.name in failed)
+            lost = mistake_cost([t for _, t in own], set(failed), given_failed)
             assert lost == mistake.points_lost, (seed, mistake.question, failed)
+
+
+@pytest.mark.parametrize("style", sorted(independent.VARIANTS))
+def test_correct_notebooks_in_other_styles_pass_every_check(lab, style):
+    """Answers written independently, each style as a student might (tests/independent_work.py),
+    lose nothing: every given cell runs after them and every check passes."""
+    env = run_lab(independent.style_sources(lab[0], style))
+    assert _failed(TESTS, env) == {}
+
+
+def test_the_requirements_table_names_every_test(lab):
+    """notebooks/lab_checks/REQUIREMENTS.md traces each test to the sentence it checks: every
+    test of the master is in it, and every test it names exists (the notebook's own names,
+    such as test_loader, aside)."""
+    table = (LAB.folder / LAB.checks / "REQUIREMENTS.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(test_\w+)`", table)) - set(lab[1])
+    assert named == {test.name for test in TESTS}

@@ -23,7 +23,7 @@ from aelab.report.class_report import write_report
 pytestmark = pytest.mark.slow
 
 SOLUTION, COPY = "Orig, Ana", "Copier, Carl"
-VARIANTS = {"loops": "Loops, Lou", "helpers": "Helper, Hal"}
+VARIANTS = {name: f"{name.title()}, Indy" for name in independent.VARIANTS}
 PARTNERS = [("Pair, Pat", "321"), ("Pair, Pia", "322")]
 
 

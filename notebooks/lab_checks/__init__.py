@@ -25,6 +25,7 @@ from .p01_data import (
 from .p02_autoencoder import (
     autoencoder_forward,
     autoencoder_shapes,
+    decoder_mirrors_the_encoder,
     decoder_sigmoid,
     encoder_architecture,
 )
@@ -35,6 +36,7 @@ from .p03_training import (
     early_stopping,
     prints_the_validation_error,
     training_runs_and_reports,
+    validates_in_eval_mode,
 )
 from .p05_latent_grid import (
     grid_images_are_decoded_grid_points,
@@ -50,7 +52,12 @@ from .p08_vae import (
     vae_forward,
     vae_shapes,
 )
-from .p09_vae_loss import vae_learns_with_vae_loss, vae_loss_signature, vae_loss_value
+from .p09_vae_loss import (
+    vae_learns_with_vae_loss,
+    vae_loss_signature,
+    vae_loss_value,
+    vae_prints_the_validation_loss,
+)
 from .p10_prior_samples import (
     latent_samples_are_standard_normal,
     prior_sample_shapes,
@@ -71,6 +78,7 @@ __all__ = [
     "best_weights",
     "comparison_shapes",
     "dataset_sizes",
+    "decoder_mirrors_the_encoder",
     "decoder_sigmoid",
     "early_stopping",
     "encoder_architecture",
@@ -98,5 +106,7 @@ __all__ = [
     "vae_learns_with_vae_loss",
     "vae_loss_signature",
     "vae_loss_value",
+    "vae_prints_the_validation_loss",
     "vae_shapes",
+    "validates_in_eval_mode",
 ]

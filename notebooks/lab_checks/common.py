@@ -184,9 +184,11 @@ def rebuilt(student: Any, module: Ref, what: str, x: torch.Tensor) -> nn.Module 
     model = rebuild(ask(what, module.structure))
     if model is None:
         return None
+    # By position: a Sequential of named layers (an OrderedDict) has its own keys.
+    state, keys = ask(what, module.state), list(model.state_dict())
     try:
-        model.load_state_dict(ask(what, module.state))
-    except (RuntimeError, TypeError, KeyError, ValueError):
+        model.load_state_dict(dict(zip(keys, state.values(), strict=True)))
+    except (RuntimeError, TypeError, KeyError, ValueError, AttributeError):
         return None
     model.eval()
     with torch.no_grad():

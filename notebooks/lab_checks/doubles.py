@@ -65,6 +65,7 @@ class ScriptedModel(nn.Module):
     the next scripted mean squared error, and records the weight it saw. ``outputs`` is 2 for
     an autoencoder ``(reconstruction, latent)``, 3 for a VAE ``(reconstruction, mu, logvar)``
     with ``mu = logvar = 0`` (no KL term), so ``vae_loss / 784`` is the scripted error too.
+    ``modes`` records, for each pass, whether it validated, in training mode, with gradients.
     """
 
     def __init__(self, losses: list[float], outputs: int = 2) -> None:
@@ -72,10 +73,13 @@ class ScriptedModel(nn.Module):
         self.weight = nn.Parameter(torch.zeros(1))
         self.losses, self.outputs = losses, outputs
         self.weights_at_validation: list[float] = []
+        self.modes: list[list[bool]] = []
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         zeros = torch.zeros(len(x), 2) + 0 * self.weight
-        if float(x.mean()) > 0.5:
+        validating = float(x.mean()) > 0.5
+        self.modes.append([validating, self.training, torch.is_grad_enabled()])
+        if validating:
             epoch = min(len(self.weights_at_validation), len(self.losses) - 1)
             self.weights_at_validation.append(self.weight.item())
             out = x - self.losses[epoch] ** 0.5 + 0 * self.weight
@@ -128,21 +132,41 @@ class SmallVAE(nn.Module):
 
 
 class TinyAutoEncoder(SmallAutoEncoder):
-    """A one-layer autoencoder whose training is deterministic."""
+    """A one-layer autoencoder whose training is deterministic.
+
+    Started so that on bright images (pixels 0.7 to 1) every gradient is far above Adam's eps
+    (1e-8): codes are positive, decoder weights too and every output darker than its pixel.
+    Adam's steps then do not depend on the loss's scale, so a loss that is a constant times
+    the mean squared error (a sum divided by the batch size) trains it the same.
+    """
 
     def __init__(self) -> None:
         nn.Module.__init__(self)
         self.encoder = nn.Linear(784, 2)
         self.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
+        with torch.no_grad():
+            self.encoder.weight.uniform_(-0.005, 0.005)
+            self.encoder.bias.uniform_(1.5, 2.5)
+            self.decoder[0].weight.uniform_(0.05, 0.3)
+            self.decoder[0].bias.fill_(-2.0)
 
 
 class TinyVAE(SmallVAE):
-    """A one-layer VAE with fixed noise (epsilon = 0.5), so that its training is deterministic."""
+    """A one-layer VAE with fixed noise (epsilon = 0.5), so that its training is deterministic.
+
+    Started, as the tiny autoencoder, with every gradient far above Adam's eps.
+    """
 
     def __init__(self) -> None:
         nn.Module.__init__(self)
         self.encoder = nn.Linear(784, 4)
         self.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
+        with torch.no_grad():
+            self.encoder.weight.uniform_(-0.005, 0.005)
+            self.encoder.bias[:2].uniform_(1.5, 2.5)  # mu
+            self.encoder.bias[2:].uniform_(-1.5, -0.5)  # logvar
+            self.decoder[0].weight.uniform_(0.05, 0.3)
+            self.decoder[0].bias.fill_(-2.0)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=1)
@@ -183,6 +207,14 @@ class Gray(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         zero = 0 * self.weight
         return torch.full_like(x, 0.5) + zero, torch.zeros(len(x), 2) + zero
+
+
+class GrayVAE(Gray):
+    """A VAE that decodes every image as plain 0.5 gray, with mu = 0.5 and logvar = 0."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        reconstruction, latent = super().forward(x)
+        return reconstruction, latent + 0.5, latent
 
 
 class CurveEncoder(nn.Module):

@@ -18,7 +18,7 @@ from .common import ask, attr, call, expect, is_module, need, pair, rebuilt, res
 from .doubles import evaluate, layer_gradients, push
 
 SEQUENTIAL = (
-    "self.encoder should be an nn.Sequential of torch's own layers (Linear, ReLU, ...): this "
+    "self.{part} should be an nn.Sequential of torch's own layers (Linear, ReLU, ...): this "
     "check makes it again from its layers and weights."
 )
 
@@ -112,7 +112,7 @@ def encoder_architecture(env: Any) -> None:
     reseed(student)
     model = new_autoencoder(student, 2)
     encoder = rebuilt(student, attr(model, "encoder"), "model.encoder", torch.rand(8, 784))
-    expect(encoder is not None, SEQUENTIAL)
+    expect(encoder is not None, SEQUENTIAL, part="encoder")
     linear = [m for m in encoder.modules() if isinstance(m, nn.Linear)]
     relus = [m for m in encoder.modules() if isinstance(m, nn.ReLU)]
     expect(
@@ -140,17 +140,53 @@ def encoder_architecture(env: Any) -> None:
     )
 
 
-def decoder_sigmoid(env: Any) -> None:
-    """The decoder maps latent codes to 784 values in [0, 1]."""
+def _layers(student: Any, model: Ref, part: str, x: torch.Tensor) -> list[nn.Module]:
+    """The layers of ``model.<part>``, in order, made again here (a failure if it cannot be)."""
+    rebuilt_part = rebuilt(student, attr(model, part), f"model.{part}", x)
+    expect(rebuilt_part is not None, SEQUENTIAL, part=part)
+    return [m for m in rebuilt_part.modules() if not isinstance(m, nn.Sequential)]
+
+
+def _sizes(layers: list[nn.Module]) -> list[int]:
+    linear = [m for m in layers if isinstance(m, nn.Linear)]
+    return [m.in_features for m in linear] + [linear[-1].out_features] if linear else []
+
+
+def decoder_mirrors_the_encoder(env: Any) -> None:
+    """The decoder's sizes are the encoder's backwards, a ReLU after each hidden layer."""
     student = observe(env)
     reseed(student)
-    decoder = attr(new_autoencoder(student, 2), "decoder")
-    reconstruction = _computed(student, decoder, "model.decoder", torch.randn(64, 2) * 50)
+    model = new_autoencoder(student, 2)
+    encoder = _sizes(_layers(student, model, "encoder", torch.rand(8, 784)))
+    layers = _layers(student, model, "decoder", torch.randn(8, 2))
+    decoder = _sizes(layers)
     expect(
-        isinstance(reconstruction, torch.Tensor) and tuple(reconstruction.shape) == (64, 784),
-        "The decoder should map latent codes to 784 values.",
+        decoder == encoder[::-1],
+        "The decoder should mirror the encoder's layer sizes: the encoder goes {encoder}, so "
+        "the decoder should go {mirrored}, not {decoder}.",
+        encoder=encoder,
+        mirrored=encoder[::-1],
+        decoder=decoder,
     )
+    hidden = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Linear)][:-1]
     expect(
-        reconstruction.min() >= 0 and reconstruction.max() <= 1,
-        "The decoder's output should lie in [0, 1]: end it with a Sigmoid.",
+        all(isinstance(layers[i + 1], nn.ReLU) for i in hidden),
+        "Each hidden layer of the decoder should be followed by a ReLU, as in the encoder.",
+    )
+
+
+def decoder_sigmoid(env: Any) -> None:
+    """The decoder ends with a Linear layer straight into a Sigmoid: outputs anywhere in (0, 1)."""
+    student = observe(env)
+    reseed(student)
+    model = new_autoencoder(student, 2)
+    layers = _layers(student, model, "decoder", torch.randn(8, 2))
+    expect(
+        len(layers) >= 2
+        and isinstance(layers[-1], nn.Sigmoid)
+        and isinstance(layers[-2], nn.Linear)
+        and layers[-2].out_features == 784,
+        "The decoder should end with a Linear layer to 784 values followed directly by a "
+        "Sigmoid, so that reconstructions are pixel values in (0, 1); an activation between "
+        "them (a ReLU keeps every pixel at 0.5 or more) or none at the end is wrong.",
     )

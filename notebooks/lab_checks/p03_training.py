@@ -178,6 +178,15 @@ EARLY_STOPPING_CASES = (
         "below the previous epoch's: with losses {losses} and early_stopping_patience=3, stop "
         "after epoch 4 ({name} trained {epochs}).",
     ),
+    (
+        [0.04, 0.03, 0.03, 0.03, 0.03, 0.02],
+        6,
+        3,
+        5,
+        "An epoch improves only if its validation loss is strictly lower than the best so far "
+        "(an equal loss is no improvement): with losses {losses} and early_stopping_patience=3, "
+        "stop after epoch 5 ({name} trained {epochs}).",
+    ),
 )
 
 
@@ -210,6 +219,29 @@ def best_weights(env: Any, kind: str) -> None:
         "Return the model with the weights it had after its best epoch (the lowest validation "
         "loss), not the weights of the last epoch: save copy.deepcopy(model.state_dict()) when "
         "the loss improves and load it back before returning.",
+    )
+
+
+def validates_in_eval_mode(env: Any, kind: str) -> None:
+    """Training passes run in model.train() mode, validation in model.eval() without gradients."""
+    name = TRAINERS[kind]
+    model, _, _, _ = _run_script(observe(env), kind, scripted([0.05, 0.04, 0.045]), 3, 5)
+    modes = attr(model, "modes") or []
+    validation = [m for m in modes if m[0]]
+    expect(validation, "{name} should compute a validation loss each epoch.", name=name)
+    for flag, template in (
+        (1, "{name} should compute the validation loss in model.eval() mode: {count} of {total} "
+            "validation passes ran in training mode."),
+        (2, "{name} should compute the validation loss under torch.no_grad(): {count} of {total} "
+            "validation passes tracked gradients."),
+    ):  # fmt: skip
+        count = sum(bool(mode[flag]) for mode in validation)
+        expect(count == 0, template, name=name, count=count, total=len(validation))
+    expect(
+        all(training for validating, training, _ in modes if not validating),
+        "{name} should train in model.train() mode: call model.train() at the start of each "
+        "epoch (the validation pass of the epoch before left the model in eval mode).",
+        name=name,
     )
 
 
@@ -305,21 +337,28 @@ def prints_the_validation_error(env: Any) -> None:
         num_epochs=3,
         early_stopping_patience=5,
     )
-    number = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
-    shown = []
-    for line in lines:
-        numbers = [float(n) for n in number.findall(line)]
-        if len(numbers) <= 6 and any(abs(n - expected) < 5e-4 for n in numbers):
-            shown.append(line)
+    shown = showing(lines, expected, 5e-4)
     expect(
-        len(shown) >= 3,
+        shown >= 3,
         "Each epoch's line should show the validation loss, the mean squared error over "
         "val_loader ({expected:.4f} for this check's model and data); {count} of 3 epochs "
         "showed it. Print the validation loss (not the training loss) and compute it with "
         "nn.MSELoss().",
         expected=expected,
-        count=len(shown),
+        count=shown,
     )
+
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def showing(lines: list[str], expected: float, tolerance: float) -> int:
+    """How many of ``lines`` show ``expected`` (a line of more than six numbers shows nothing)."""
+    shown = 0
+    for line in lines:
+        numbers = [float(n) for n in NUMBER.findall(line)]
+        shown += len(numbers) <= 6 and any(abs(n - expected) < tolerance for n in numbers)
+    return shown
 
 
 Gradients = Callable[[nn.Module, torch.Tensor], None]
@@ -379,6 +418,8 @@ def _gap(trained: dict[str, torch.Tensor], reference: nn.Module) -> float:
 def adam_steps(env: Any, kind: str) -> None:
     """One Adam step (lr 0.001) per batch, gradients reset, one optimiser for the whole run.
 
+    Adam's steps do not depend on the loss's scale (its gradients stay far above Adam's eps
+    here), so a loss written as a constant times the problem's trains the same and passes.
     The tiny model starts from weights the check chose; after the student's loop trains it
     (in their process), its weights are compared with the steps recomputed here.
     """
@@ -403,9 +444,12 @@ def adam_steps(env: Any, kind: str) -> None:
         )
         return found
 
+    def bright(count: int) -> torch.Tensor:  # images the tiny models' gradients are large on
+        return 0.7 + 0.3 * torch.rand(count, 1, 28, 28)
+
     # One batch: Adam's first step moves every weight by the learning rate.
     start = tiny()
-    after = trained(start, 0.9 * torch.rand(8, 1, 28, 28), 1)
+    after = trained(start, bright(8), 1)
     steps = torch.cat([(after[k] - v).abs().flatten() for k, v in start.state_dict().items()])
     low, high = steps.quantile(0.1).item(), steps.quantile(0.9).item()
     expect(
@@ -419,7 +463,7 @@ def adam_steps(env: Any, kind: str) -> None:
 
     # Two epochs of two batches: four Adam steps with one optimiser, gradients reset each time.
     start = tiny()
-    images = 0.9 * torch.rand(16, 1, 28, 28)
+    images = bright(16)
     after = trained(start, images, 2)
     data = list(images.view(2, 8, 784))
     reference = _reference_training(copy.deepcopy(start), data, 2, gradients)
@@ -451,8 +495,8 @@ def adam_steps(env: Any, kind: str) -> None:
     )
     raise CheckFailed(
         "After two epochs of two batches the weights should be those of four Adam steps, one per "
-        "batch, each on that batch's {loss}, with the gradients reset before each step and one "
-        "optimiser for the whole run; {name}'s differ from them by up to {gap:.2g}.",
+        "batch, each on that batch's loss ({loss}), with the gradients reset before each step "
+        "and one optimiser for the whole run; {name}'s differ from them by up to {gap:.2g}.",
         loss=problem_loss,
         name=name,
         gap=gap,

@@ -23,9 +23,12 @@ def grid_shapes(env: Any) -> None:
         tuple(need_tensor(student, "latent_grid", PROBLEM_5).shape) == (625, 2),
         "latent_grid should have shape [625, 2].",
     )
+    images = need_tensor(student, "grid_images", PROBLEM_5)
     expect(
-        need_tensor(student, "grid_images", PROBLEM_5).numel() == 625 * 784,
-        "grid_images should have shape [625, 28, 28].",
+        tuple(images.shape) == (625, 28, 28),
+        "grid_images should have shape [625, 28, 28] (one 28 x 28 image per grid point), not "
+        "{shape}: the cell after yours tiles them as images.",
+        shape=list(images.shape),
     )
 
 

@@ -35,9 +35,11 @@ def extrapolation_signature_and_shape(env: Any) -> None:
     images = call(
         "extrapolate_digits(1, 7, test_loader, ...)", extrapolate, 1, 7, loader, encoder, decoder
     )
+    images = as_tensor(images)
     expect(
-        as_tensor(images) is not None and as_tensor(images).numel() == 12 * 784,
-        "extrapolate_digits should return the 12 decoded images (a tensor of shape [12, 28, 28]).",
+        images is not None and tuple(images.shape) == (12, 28, 28),
+        "extrapolate_digits should return the 12 decoded images as a tensor of shape "
+        "[12, 28, 28].",
     )
 
 
@@ -51,9 +53,11 @@ def interpolation_path(env: Any) -> None:
     first, last = torch.randperm(10)[:2].tolist()
     count = int(torch.randint(4, 11, ()))
     # One image per digit d, every pixel d / 10: only interpolating the two *encodings* (not the
-    # two images) gives a straight path, since the encoder maps the images onto a curve.
-    images = torch.arange(10).float().div(10).view(10, 1, 1, 1).expand(10, 1, 28, 28).clone()
-    loader = student.double(tensor_loader, images, torch.arange(10), 10)
+    # two images) gives a straight path, since the encoder maps the images onto a curve. No
+    # digit is stored at its own index: an image *of* each digit is wanted, not the d-th one.
+    labels = (torch.arange(10) + int(torch.randint(1, 10, ()))) % 10
+    images = labels.float().div(10).view(10, 1, 1, 1).expand(10, 1, 28, 28).clone()
+    loader = student.double(tensor_loader, images, labels, 10)
     decoder = student.double(RecordingDecoder)
     out = call(
         "extrapolate_digits(digit1, digit2, ..., num_images)",
@@ -72,15 +76,16 @@ def interpolation_path(env: Any) -> None:
     expected = torch.stack([torch.linspace(first, last, count), curve], dim=1)
     expect(
         latents.shape == (count, 2),
-        "Decode num_images latent codes ({wanted} here) in one go, not {count}.",
+        "Decode num_images latent codes ({wanted} here), not {count}.",
         wanted=count,
         count=latents.shape[0],
     )
     expect(
         torch.allclose(latents[0], expected[0], atol=1e-4)
         and torch.allclose(latents[-1], expected[-1], atol=1e-4),
-        "The path should start exactly at the encoding of digit1 and end exactly at the encoding "
-        "of digit2 (t = torch.linspace(0, 1, num_images) includes both ends).",
+        "The path should start exactly at the encoding of an image of digit1 and end exactly at "
+        "the encoding of an image of digit2 (take them with get_test_digit; t = "
+        "torch.linspace(0, 1, num_images) includes both ends).",
     )
     expect(
         torch.allclose(latents, expected, atol=1e-4),

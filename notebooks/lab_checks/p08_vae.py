@@ -8,7 +8,7 @@ import torch
 
 from aelab.student_side.objects import Ref, observe
 
-from .common import ask, attr, call, expect, need, pair, reseed
+from .common import as_tensor, ask, attr, call, expect, need, pair, reseed
 from .doubles import push, sample_twice
 from .p02_autoencoder import every_layer_learns
 
@@ -136,6 +136,15 @@ def vae_forward(env: Any) -> None:
     expect(
         reconstruction.min() >= 0 and reconstruction.max() <= 1,
         "The decoder's output should lie in [0, 1] (Sigmoid).",
+    )
+    # Far-out codes drive a decoder ending in Linear + Sigmoid to pixels near 0 and near 1; a
+    # ReLU (or any activation) before the Sigmoid keeps every pixel at 0.5 or above.
+    far = as_tensor(call("decode(z)", attr(model, "decode"), 50 * torch.randn(256, 3)))
+    expect(
+        far is not None and far.numel() > 0 and far.min() < 0.4,
+        "The decoder should end with a Linear layer followed directly by a Sigmoid: for latent "
+        "codes far from 0 no pixel came out darker than 0.4 (is there a ReLU before the "
+        "Sigmoid?).",
     )
     noise = int(torch.randint(0, 2**31 - 1, ()))
     student.seed(noise)

@@ -13,9 +13,9 @@ from torch.distributions import Normal, kl_divergence
 
 from aelab.student_side.objects import observe
 
-from .common import call, expect, need
-from .doubles import SmallVAE
-from .p03_training import mnist_loaders, trained_here, trainer
+from .common import ask, call, expect, need
+from .doubles import GrayVAE, SmallVAE, constant_loader, loss_gradients, tensor_loader
+from .p03_training import mnist_loaders, showing, train, trained_here, trainer
 
 PROBLEM_9 = "run Problem 9's cell first."
 
@@ -93,4 +93,45 @@ def vae_learns_with_vae_loss(env: Any) -> None:
         "the learning rate.",
         before=before,
         after=after,
+    )
+
+
+def vae_prints_the_validation_loss(env: Any) -> None:
+    """Each epoch's line shows the validation loss per image: vae_loss over val_loader / images.
+
+    What the student's own vae_loss gives for each validation batch is asked (a slip in it
+    costs points in its own test only), on a model that always answers gray and validation
+    images of a gray drawn afresh for each notebook.
+    """
+    student = observe(env)
+    function, name = trainer(student, "vae")
+    vae_loss = need(student, "vae_loss", PROBLEM_9)
+    wanted = [20.5, 30.5, 40.5, 50.5, 60.5, 70.5][int(torch.randint(0, 6, ()))]
+    light = 0.5 + ((wanted - 0.25) / 392) ** 0.5  # 0.25: the KL term of mu = 0.5, logvar = 0
+    images = torch.cat([torch.full((4, 1, 28, 28), light), torch.full((4, 1, 28, 28), 0.5)])
+    batches = [images[:4].reshape(4, 784), images[4:].reshape(4, 784)]
+    gray, codes = torch.full((4, 784), 0.5), (torch.full((4, 2), 0.5), torch.zeros(4, 2))
+    total = sum(
+        float(ask("vae_loss", student.double, loss_gradients, vae_loss, gray, x, *codes)[0])
+        for x in batches
+    )
+    expected = total / len(images)
+    _, lines, _ = train(
+        function,
+        name,
+        student.double(GrayVAE),
+        student.double(constant_loader, 0.25),
+        student.double(tensor_loader, images, torch.zeros(8), 4),
+        num_epochs=3,
+        early_stopping_patience=5,
+    )
+    shown = showing(lines, expected, max(6e-3, 1e-4 * abs(expected)))
+    expect(
+        shown >= 3,
+        "Each epoch's line should show the validation loss per image: vae_loss summed over "
+        "val_loader, divided by the number of validation images ({expected:.4f} for this "
+        "check's model and data); {count} of 3 epochs showed it. Divide by the batch size "
+        "once, not twice.",
+        expected=expected,
+        count=shown,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -15,10 +14,10 @@ PROBLEM_10 = "run Problem 10's cell first (it needs `trained_vae`)."
 
 
 def has_shape(student: Any, name: str, shape: tuple[int, ...], hint: str) -> None:
-    """The notebook's tensor ``name`` has ``shape`` (as many numbers, as many rows)."""
+    """The notebook's tensor ``name`` has ``shape``."""
     value = need_tensor(student, name, hint)
     expect(
-        value.numel() == math.prod(shape) and value.shape[0] == shape[0],
+        tuple(value.shape) == shape,
         "{name} should have shape {shape}, not {got}.",
         name=name,
         shape=list(shape),

@@ -28,12 +28,12 @@ import nbformat
 
 from aelab.cell_locks import lock_problems
 from aelab.data import unpack_mnist, verify_raw_files
-from aelab.grading.autograder import LAB_MEMBER, SCAFFOLD_MEMBER, read_autograder
+from aelab.grading.autograder import GIVEN_MEMBER, LAB_MEMBER, SCAFFOLD_MEMBER, read_autograder
 from aelab.grading.runner import GRADED, Judges, RunOptions
 from aelab.grading.sandbox import bwrap_available
 from aelab.grading.written import QUESTIONS_MEMBER
 from aelab.lab import Lab
-from aelab.master import MasterError, check_points, written_questions
+from aelab.master import MasterError, check_points, given_cells, written_questions
 from aelab.public_checks import checks_sources, inline_public_tests
 
 OUTPUTS = ("build_report.json", "autograder.zip", "student", "solution")
@@ -180,8 +180,9 @@ def _add_files(
 
     The hidden tests import the checks (``files/`` lands beside a notebook graded by otter,
     and a grading container finds ``data/MNIST/raw`` where the notebook looks by default);
-    the written questions, with their reference answers, the description and the given code
-    (which the similarity report sets aside) stay outside ``files/``: they are for the grader.
+    the written questions, with their reference answers, the description, the given code
+    (which the similarity report sets aside) and each question's given cells (which must run
+    after its answer) stay outside ``files/``: they are for the grader.
     """
     shipped = {f"files/{name}": data for name, data in lab.checks_files().items()}
     if lab.data == "mnist":
@@ -192,6 +193,7 @@ def _add_files(
     shipped[LAB_MEMBER] = lab.to_json().encode()
     given = [cell.source for cell in student.cells if cell.cell_type == "code"]
     shipped[SCAFFOLD_MEMBER] = json.dumps(given, indent=1, ensure_ascii=False).encode()
+    shipped[GIVEN_MEMBER] = json.dumps(given_cells(master), indent=1, ensure_ascii=False).encode()
     with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in sorted(shipped.items()):
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)

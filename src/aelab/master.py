@@ -105,3 +105,28 @@ def written_questions(master: nbformat.NotebookNode) -> list[dict]:
         elif current is not None and cell.cell_type == "markdown":
             current[part] = f"{current[part]}\n\n{source}".strip()
     return written
+
+
+def given_cells(master: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """The given code of each autograded question: its block's code outside solutions and tests.
+
+    These cells (a plot of the answer, a helper) are part of the question's contract: an answer
+    that makes one of them fail loses the question's points when graded.
+    """
+    given: dict[str, list[str]] = {}
+    question, block = None, None
+    for cell in master.cells:
+        source = cell.source.strip()
+        if cell.cell_type == "raw":
+            if source.startswith("# BEGIN QUESTION"):
+                config = _config(source)
+                question = None if config.get("manual") == "true" else config["name"]
+            elif source == "# END QUESTION":
+                question = None
+            elif source in ("# BEGIN SOLUTION", "# BEGIN TESTS"):
+                block = source
+            elif source in ("# END SOLUTION", "# END TESTS"):
+                block = None
+        elif cell.cell_type == "code" and question and block is None and source:
+            given.setdefault(question, []).append(source)
+    return given

@@ -27,6 +27,7 @@ from aelab.lab import Lab, lab_from_json
 
 LAB_MEMBER = "lab.json"  # the lab's description (see aelab.lab), written by aelab build
 SCAFFOLD_MEMBER = "scaffold.json"  # the student notebook's code cells, as handed out
+GIVEN_MEMBER = "given_cells.json"  # each question's given code (see aelab.master.given_cells)
 MESSAGE_LIMIT = 500  # characters of one test's failure message in feedback
 HIDDEN_VALUE = "…"
 # Exceptions a message may name: Python's and torch's own (a student's class names may say
@@ -71,6 +72,7 @@ class Autograder:
     templates: frozenset[str] = field(default_factory=frozenset)
     literals: frozenset[str] = field(default_factory=frozenset)
     scaffold: list[str] = field(default_factory=list)  # the code cells every student was given
+    given: dict[str, list[str]] = field(default_factory=dict)  # question → its given code cells
 
     @property
     def questions(self) -> dict[str, float]:
@@ -98,6 +100,17 @@ def stopped_message(kind: str) -> str:
     """The message of a test stopped by an exception (named only if Python or torch names it)."""
     shown = kind if kind in EXCEPTIONS else "an exception"
     return f"The test stopped with {shown} raised while it ran your code."
+
+
+def given_cell_message(source: str, kind: str) -> str:
+    """The message of a question whose given cell (``source``) raised ``kind`` after the answer."""
+    first = source.strip().splitlines()[0][:80]
+    shown = kind if kind in EXCEPTIONS else "an exception"
+    return (
+        f"The given cell that starts `{first}` stopped with {shown} when it ran after your "
+        "answer, so this problem earns none of its points: your answer should give that cell "
+        "what the problem asks for (the names it uses, with the shapes and types stated)."
+    )
 
 
 class _Trusted(string.Formatter):
@@ -146,6 +159,7 @@ def read_autograder(path: Path) -> Autograder:
                 and (member == f"files/{lab.checks}" or member.startswith(f"files/{lab.checks}/"))
             }
             scaffold = json.loads(archive.read(SCAFFOLD_MEMBER))
+            given = json.loads(archive.read(GIVEN_MEMBER))
     except (
         OSError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile, json.JSONDecodeError
     ) as error:  # fmt: skip
@@ -167,6 +181,7 @@ def read_autograder(path: Path) -> Autograder:
         templates=templates,
         literals=literals,
         scaffold=scaffold,
+        given=given,
     )
 
 

@@ -35,7 +35,13 @@ from typing import Any
 
 import torch
 
-from aelab.grading.autograder import Autograder, TestSpec, read_autograder, stopped_message
+from aelab.grading.autograder import (
+    Autograder,
+    TestSpec,
+    given_cell_message,
+    read_autograder,
+    stopped_message,
+)
 from aelab.grading.inside import HOME, environment
 from aelab.grading.remote import GRACE_S, OutOfTime, Pipes, Sandboxed, SandboxGone
 from aelab.grading.runner import (
@@ -91,6 +97,7 @@ class _Progress:
     seed: int  # the checks' random inputs, drawn afresh for each notebook
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # test key → verdict
     skipped: dict[int, str] = field(default_factory=dict)  # cell index → why it was left out
+    failed: dict[int, str] = field(default_factory=dict)  # cell index → the exception it raised
     review: list[str] = field(default_factory=list)  # what a person should look at
     notes: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
@@ -135,7 +142,7 @@ class Judge:
                 progress.notes.append(f"the sandbox was stopped: it {sandbox.over_limit}")
             if not again or time.monotonic() >= until:
                 break
-        grade = self._verdict(progress, review)
+        grade = self._verdict(progress, review, self._given_failures(cells, progress))
         grade.seconds = time.monotonic() - started
         grade.phases = {key: round(seconds, 2) for key, seconds in progress.phases.items()}
         return grade
@@ -211,6 +218,8 @@ class Judge:
                     return self._tampered(progress, "the grader got cell reports out of order")
                 if header.get("status") == "timeout":
                     progress.skipped[current] = "ran past its time limit"
+                elif header.get("status") == "error":
+                    progress.failed[current] = str(header.get("error", ""))[:80]
                 current, deadline = None, time.monotonic() + STARTUP_S
                 since = progress.time("cells", since)
             elif event == "cells-done" and current is None and not pending:
@@ -262,7 +271,20 @@ class Judge:
         progress.tampered = True
         return False
 
-    def _verdict(self, progress: _Progress, review: list[str]) -> NotebookGrade:
+    def _given_failures(self, cells, progress: _Progress) -> dict[str, str]:
+        """Each question one of whose given cells raised after the answer: the message why."""
+        ran = {source.strip(): index for index, source in cells}
+        broken = {}
+        for question, sources in self.autograder.given.items():
+            for source in sources:
+                index = ran.get(source.strip())
+                if index in progress.failed:
+                    broken[question] = given_cell_message(source, progress.failed[index])
+                    break
+        return broken
+
+    def _verdict(self, progress: _Progress, review: list[str], broken: dict[str, str]):
+        """The grade: each test's verdict; none passes in a question whose given cell failed."""
         if not progress.ran:
             reason = "; ".join(progress.notes) or "the sandbox did not start the notebook"
             return NotebookGrade(status=ERRORED, reason=reason)
@@ -275,6 +297,8 @@ class Judge:
             if verdict is None and progress.tampered:
                 verdict = {"passed": False, "message": NOT_RUN}
             passed = bool(verdict and verdict.get("passed") is True)
+            if passed and test.question in broken:
+                passed, verdict = False, {"message": broken[test.question]}
             if passed:
                 grade.scores[test.question] += test.points
             elif verdict is None or verdict.get("error") == "TimeLimit":

@@ -302,7 +302,9 @@ def run_cells(shell: Any, job: dict, channel: Channel, sink: Sink) -> None:
         else:
             status = "ok" if result.success else "error"
         plt.close("all")
-        channel.send({"event": "cell", "index": cell["index"], "phase": "end", "status": status})
+        kind = type(error).__name__ if status == "error" and error is not None else ""
+        end = {"event": "cell", "index": cell["index"], "phase": "end", "status": status}
+        channel.send({**end, "error": kind})
 
 
 class Answers:
