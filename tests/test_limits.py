@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import student_work as work
 
+from aelab.grading.limits import Cgroup, Limits, tree_usage
 from aelab.grading.runner import Judges, RunOptions
-from aelab.grading.sandbox import Cgroup, Limits, _tree_usage
 
 ATTACKS = Path(__file__).with_name("attacks")
 
@@ -25,7 +25,7 @@ def test_the_watch_counts_memfds_that_no_process_maps():
     )  # fmt: skip
     try:
         assert holder.stdout.readline() == b"ready\n"
-        memory, tasks = _tree_usage(holder.pid)
+        memory, tasks = tree_usage(holder.pid)
         assert memory > 300 * 2**20 and tasks >= 1
     finally:
         holder.kill()

@@ -1,19 +1,17 @@
 """The sandbox's command lines and the grader's scan, checked without running a notebook."""
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from aelab.grading.sandbox import (
-    INSIDE,
-    STUDENT_SIDE,
-    Limits,
-    bwrap_available,
-    bwrap_command,
-    docker_command,
-    environment,
-)
+from aelab.grading.container import docker_command
+from aelab.grading.inside import INSIDE, STUDENT_SIDE, environment
+from aelab.grading.judge import worker_limits
+from aelab.grading.limits import Limits
+from aelab.grading.runner import RunOptions
+from aelab.grading.sandbox import bwrap_available, bwrap_command
 from aelab.grading.scan import scan_cells
 
 
@@ -49,11 +47,26 @@ def test_environment_holds_nothing_of_the_graders():
 def test_docker_runs_the_same_worker_locked_down():
     command = docker_command("lab-image", "aelab-x", Path("/data/mnist"), {"A": "1"}, Limits(), 1)
     text = " ".join(command)
-    for flag in ("--network none", "--memory 6.0g", "--pids-limit 64", "--cpus 1", "--read-only",
-                 "--user 65534:65534", "--cap-drop ALL", "no-new-privileges"):  # fmt: skip
+    for flag in ("--network none", "--memory 6.0g", "--memory-swap 6.0g", "--pids-limit 64",
+                 "--cpus 1", "--read-only", "--user 65534:65534", "--cap-drop ALL",
+                 "no-new-privileges", "--log-driver none"):  # fmt: skip
         assert flag in text
     assert command[-4:] == ["lab-image", "python", "-m", "student_side.worker"]
     assert "-e A=1" in text
+    # Mounted: MNIST and the worker's package, read-only; nothing else of the grader's.
+    mounts = [command[i + 1] for i, part in enumerate(command) if part == "-v"]
+    worker = f"{STUDENT_SIDE}:{INSIDE}/student_side:ro"
+    assert mounts == ["/data/mnist:/home/student/data:ro", worker]
+    assert not [part for part in command if "grading" in part or "lab_checks" in part]
+
+
+def test_only_bubblewrap_sets_a_per_user_process_limit():
+    """User 65534 is one kernel user in every container, and without a sandbox the limit would
+    count the grader's own processes: only bubblewrap's user namespace is the notebook's own."""
+    for isolation, per_user in (("bwrap", True), ("docker", False), ("none", False)):
+        limits = worker_limits(RunOptions(isolation=isolation))
+        assert ("RLIMIT_NPROC" in limits) is per_user, isolation
+        assert limits["RLIMIT_AS"] == 6 * 2**30
 
 
 @pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is installed by make test")
@@ -122,3 +135,23 @@ def test_scan_allows_the_magics_students_use():
 )
 def test_scan_sees_through_import_aliases(code, reason):
     assert reason in " | ".join(f.reason for f in scan_cells([(2, code)]))
+
+
+def test_unsandboxed_the_worker_counts_only_the_processes_it_started():
+    """Beside the grader's own processes (the build's proof without bubblewrap) only the
+    worker's descendants are the notebook's: a child and its child count, others not."""
+    import subprocess
+    import time
+
+    from aelab.student_side.worker import _descendants
+
+    child = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    try:
+        time.sleep(0.5)  # the grandchild started
+        grandchildren = _descendants(child.pid)
+        found = _descendants(os.getpid())
+        assert len(grandchildren) == 1 and {child.pid, *grandchildren} <= set(found)
+        assert not {1, os.getpid(), os.getppid()} & set(found)
+    finally:
+        child.kill()
+        child.wait()

@@ -74,6 +74,7 @@ def _grade(args: argparse.Namespace) -> int:
     from aelab.canvas import GradebookError, read_gradebook
     from aelab.grading import GradingOptions, grade_submissions
     from aelab.grading.autograder import AutograderError, read_autograder
+    from aelab.grading.container import image_problem
     from aelab.grading.credit import read_groups
     from aelab.grading.gradebook_import import LatePolicy, points_mismatch
     from aelab.grading.runner import RunOptions
@@ -92,6 +93,9 @@ def _grade(args: argparse.Namespace) -> int:
     isolation = "docker" if args.docker else "none" if args.unsafe_no_sandbox else "bwrap"
     if isolation == "bwrap" and not bwrap_available():
         print(bwrap_missing_message(), file=sys.stderr)
+        return 1
+    if isolation == "docker" and (problem := image_problem(args.docker)):
+        print(problem, file=sys.stderr)
         return 1
     gradebook = column = None
     try:
@@ -311,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     isolation.add_argument(
         "--docker",
         metavar="IMAGE",
-        help="grade in Docker containers of IMAGE (Python with the lab's requirements) instead",
+        help="grade in Docker containers of IMAGE (make docker-image builds aelab-grader) instead",
     )
     isolation.add_argument(
         "--unsafe-no-sandbox",

@@ -75,6 +75,10 @@ def unpack_mnist(dest: Path) -> Path:
         target = dest / "MNIST" / "raw" / name.removesuffix(".gz")
         with gzip.open(raw / name) as packed, open(target, "wb") as unpacked:
             shutil.copyfileobj(packed, unpacked)
+        target.chmod(0o644)
+    # Readable by a container's user (65534), whatever the grader's umask or temporary folder.
+    for folder in (dest, dest / "MNIST", dest / "MNIST" / "raw"):
+        folder.chmod(0o755)
     return dest
 
 

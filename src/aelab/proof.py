@@ -25,6 +25,12 @@ from aelab.lab import Lab
 
 SOLUTION, BLANK = "solution", "blank handout"
 
+UNSANDBOXED = (
+    "No bubblewrap here: the proof grades the master's solution, the blank handout and the "
+    "independent answers unsandboxed (only your own code runs); students' notebooks need "
+    "aelab grade's sandbox or --docker."
+)
+
 
 def independent_notebooks(
     lab: Lab, solution: nbformat.NotebookNode
@@ -46,8 +52,11 @@ def grade(
     autograder: Path, lab: Lab, mnist: Path | None, notebooks: dict[str, nbformat.NotebookNode]
 ) -> dict[str, NotebookGrade]:
     """Grade ``notebooks`` (two at a time) exactly as ``aelab grade`` would, in instructor mode."""
+    sandboxed = bwrap_available()
+    if not sandboxed:  # the proof runs trusted code only: the same path, without isolation
+        print(UNSANDBOXED, flush=True)
     options = RunOptions(
-        isolation="bwrap" if bwrap_available() else "none",
+        isolation="bwrap" if sandboxed else "none",
         threads=max(1, (os.cpu_count() or 1) // 2),
         epoch_cap=lab.epoch_cap,
         instructor=True,

@@ -42,6 +42,7 @@ from aelab.grading.autograder import (
     read_autograder,
     stopped_message,
 )
+from aelab.grading.inside import HOME, environment
 from aelab.grading.remote import GRACE_S, OutOfTime, Pipes, Sandboxed, SandboxGone
 from aelab.grading.runner import (
     ERRORED,
@@ -51,7 +52,7 @@ from aelab.grading.runner import (
     RunOptions,
     options_from_json,
 )
-from aelab.grading.sandbox import HOME, Sandbox, environment
+from aelab.grading.sandbox import Sandbox
 from aelab.grading.scan import scan_cells
 from aelab.student_side.objects import StudentError
 
@@ -82,6 +83,11 @@ def load_checks(autograder: Autograder, folder: Path) -> types.ModuleType:
     sys.modules[unique] = module
     spec.loader.exec_module(module)
     return module
+
+
+def worker_limits(options: RunOptions) -> dict[str, int]:
+    """The limits the worker sets on itself: a per-user one only in bubblewrap's user namespace."""
+    return options.limits.rlimits(per_user=options.isolation == "bwrap")
 
 
 @dataclass
@@ -179,7 +185,8 @@ class Judge:
             "cap_marker": CAP_MARKER,
             "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
             "cell_timeout": options.cell_timeout,
-            "limits": options.limits.rlimits(),
+            "limits": worker_limits(options),
+            "own_pids": options.isolation != "none",  # unsandboxed, the grader's are there too
         }
 
     def _run_cells(self, pipes: Pipes, cells, progress: _Progress, until: float, since: float):

@@ -24,7 +24,8 @@ from typing import Any
 
 import nbformat
 
-from aelab.grading.sandbox import Limits
+from aelab.grading import container
+from aelab.grading.limits import Limits
 
 GRADED, REVIEW, ERRORED = "graded", "needs review", "errored"
 JUDGE_STARTUP_S = 120.0  # a judge importing torch and the checks on a busy machine
@@ -123,6 +124,7 @@ class _JudgeProcess:
     """One judge: ``python -m aelab.grading.judge``, ready for notebooks."""
 
     def __init__(self, setup: dict[str, Any]) -> None:
+        self.containers = setup["options"]["isolation"] == "docker"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "aelab.grading.judge"],
             stdin=subprocess.PIPE,
@@ -147,10 +149,12 @@ class _JudgeProcess:
         return answer["grade"]
 
     def stop(self) -> None:
-        """End the judge and its sandboxes (they die with it)."""
+        """End the judge and its sandboxes (bubblewrap's die with it; containers are removed)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        if self.containers:  # the engine's, not the judge's children: they would outlive it
+            container.remove_started_by(self.process.pid)
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
