@@ -188,7 +188,7 @@ def test_a_points_change_and_new_given_code_are_reported(built, tmp_path):
     shutil.copy(out / "build_report.json", tmp_path / "out")
     assert _refusal(folder, tmp_path / "out").splitlines()[0] == (
         "Build failed: Points in autoencoders_mnist.ipynb: q2 says points: 4, but its tests add "
-        "up to 5 (1 + 1 + 2 + 1): change one so that they agree"
+        "up to 5 (1 + 1 + 2 + 0.5 + 0.5): change one so that they agree"
     )
     add_points(folder, "q2", 1)  # a failed build in between: changes still count from the last
     report = build_assignment(tmp_path / "out", load_lab(folder))
