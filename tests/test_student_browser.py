@@ -23,7 +23,7 @@ import student_work
 from browser import SCREENSHOTS, launch
 from lab_env import NOTEBOOK_NAME
 
-from aelab.cell_locks import cell_role
+from aelab.cell_locks import OPEN, cell_role
 from aelab.data import verify_raw_files
 
 pytestmark = pytest.mark.slow
@@ -180,7 +180,7 @@ def test_a_student_types_every_answer_checks_and_saves(
     roles = [cell_role(cell) for cell in student.cells]
     for index, role in enumerate(roles):
         readonly = _editor(page, index).get_attribute("aria-readonly") if role else None
-        assert readonly == ("true" if role in ("prompt", "check") else None), (index, role)
+        assert readonly == (None if role in OPEN or role is None else "true"), (index, role)
     check_cell = roles.index("check")
     _editor(page, check_cell).click()
     page.keyboard.type("qqq")  # letters that are no command-mode shortcut
