@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 from lab_env import NOTEBOOK_NAME
 
+from aelab.build import without_reference_answers
+
 
 @dataclass(frozen=True)
 class Mistake:
@@ -293,15 +295,7 @@ def with_mistakes(built: Path, questions: set[str], number: int = 0) -> nbformat
 def solution(built: Path) -> nbformat.NotebookNode:
     """The reference solution's code as a student would hand it in: no reference answers."""
     notebook = nbformat.read(built / "solution" / NOTEBOOK_NAME, as_version=4)
-    notebook.cells = [
-        cell
-        for cell in notebook.cells
-        if not (
-            cell.cell_type == "markdown"
-            and "otter_assign_solution_cell" in cell.metadata.get("tags", [])
-        )
-    ]
-    return notebook
+    return without_reference_answers(notebook)
 
 
 def blank(built: Path) -> nbformat.NotebookNode:

@@ -287,7 +287,7 @@ def _prove(
     hidden test checks (which is also why a blank notebook would earn points); a test that
     fails a correct notebook written another way; a name a check read without declaring it.
     """
-    answered = _without_reference_answers(solution)
+    answered = without_reference_answers(solution)
     notebooks = {proof.SOLUTION: answered, proof.BLANK: student}
     try:
         notebooks.update(proof.independent_notebooks(lab, answered))
@@ -318,7 +318,7 @@ def _prove(
     return grades
 
 
-def _without_reference_answers(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def without_reference_answers(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The solution as a student would hand it in: the written questions' reference answers out."""
     notebook = nbformat.from_dict(solution)
     notebook.cells = [
