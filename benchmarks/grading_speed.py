@@ -32,8 +32,8 @@ import student_work as work  # noqa: E402
 
 from aelab.build import build_assignment  # noqa: E402
 from aelab.data import unpack_mnist  # noqa: E402
-from aelab.grading import GradingOptions, grade_submissions  # noqa: E402
 from aelab.grading.autograder import read_autograder  # noqa: E402
+from aelab.grading.pipeline import GradingOptions, grade_submissions  # noqa: E402
 from aelab.grading.runner import RunOptions, grade_notebook  # noqa: E402
 from aelab.lab import load_lab  # noqa: E402
 
@@ -102,7 +102,7 @@ def baseline(revision: str, scratch: Path, download: Path) -> dict[str, float]:
 import inspect, sys, time
 from pathlib import Path
 from aelab.build import build_assignment
-from aelab.grading import GradingOptions, grade_submissions
+from aelab.grading.pipeline import GradingOptions, grade_submissions
 out = Path({str(scratch / "baseline-build")!r})
 if len(inspect.signature(build_assignment).parameters) > 1:  # revisions with lab.toml
     from aelab.lab import load_lab

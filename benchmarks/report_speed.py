@@ -27,9 +27,9 @@ import independent_work as independent  # noqa: E402
 import student_work as work  # noqa: E402
 
 from aelab.build import build_assignment  # noqa: E402
-from aelab.grading import GradingOptions, grade_submissions  # noqa: E402
+from aelab.grading.pipeline import GradingOptions, grade_submissions  # noqa: E402
 from aelab.lab import load_lab  # noqa: E402
-from aelab.report import RECORD  # noqa: E402
+from aelab.record import RECORD  # noqa: E402
 from aelab.report.class_report import write_report  # noqa: E402
 from aelab.submissions import read_student_code  # noqa: E402
 

@@ -17,9 +17,8 @@ from types import SimpleNamespace
 import canvas_class
 
 from aelab.canvas import read_gradebook
-from aelab.grading import GradingOptions, grade_submissions
+from aelab.grading.pipeline import GradingOptions, grade_submissions
 from aelab.grading.runner import RunOptions
-from aelab.report.class_report import write_report
 
 
 def grade_class(out: Path, root: Path, run: RunOptions) -> SimpleNamespace:
@@ -46,7 +45,6 @@ def grade_class(out: Path, root: Path, run: RunOptions) -> SimpleNamespace:
         )
         results = root / "grades"
         summary = grade_submissions(download, results, options, gradebook, column, False)
-        write_report(results)
     finally:
         for name, value in saved.items():
             if value is None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from aelab.grading import GradingOptions, grade_submissions
-from aelab.grading.runner import GRADED, NotebookGrade
+from aelab.grading.pipeline import GradingOptions, grade_submissions
+from aelab.record import GRADED, NotebookGrade
 
 COLUMN = "Autoencoders (901)"
 POINTS = {"q1": 20.0, "q2": 18.0}

@@ -16,7 +16,7 @@ from aelab.canvas import (
     read_gradebook,
     stored_text,
 )
-from aelab.grading.collect import Row, rows_and_latest
+from aelab.grading.collect import rows_and_latest
 from aelab.grading.credit import credit_teams
 from aelab.grading.gradebook_import import (
     ImportRules,
@@ -25,7 +25,7 @@ from aelab.grading.gradebook_import import (
     summary_line,
     write_import,
 )
-from aelab.grading.runner import GRADED
+from aelab.record import GRADED, Row
 from aelab.submissions import (
     NotGradableError,
     notebook_bytes,
@@ -381,8 +381,7 @@ def test_team_scores_go_to_partners_and_conflicts_are_not_guessed():
         _graded("7", 15, team=("7", "6")),
     ]
     students = {str(i): {} for i in range(1, 9)}
-    totals = {id(row): sum(row.scores.values()) for row in rows}
-    scores, conflicts = credit_teams(rows, students, totals)
+    scores, conflicts = credit_teams(rows, students)
     assert scores == {"1": 30, "2": 30, "3": 20, "4": 10, "5": 20, "6": 25, "7": 15}
     assert rows[0].credited == ["1", "2"] and rows[1].credited == ["3", "5"]
     assert (

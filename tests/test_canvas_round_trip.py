@@ -24,13 +24,12 @@ from synthetic_class import COLUMN, FakeJudges, autograder, grade, notebook, wri
 
 from aelab.canvas import read_gradebook
 from aelab.grading.gradebook_import import LatePolicy
-from aelab.report.class_report import write_report
 
 
 @pytest.fixture
 def zip_path(monkeypatch, tmp_path):
     """The synthetic autograder, with notebooks scored by their SCORES cell."""
-    monkeypatch.setattr("aelab.grading.download.Judges", FakeJudges)
+    monkeypatch.setattr("aelab.grading.run.Judges", FakeJudges)
     return autograder(tmp_path)
 
 
@@ -310,7 +309,6 @@ def test_team_claims_never_lower_a_score_and_conflicts_get_the_best_claim(zip_pa
     }
     out = tmp_path / "grades"
     summary = grade(write(files, tmp_path / "d"), out, zip_path, gradebook)
-    assert summary.gradebook_scores == {"101": 38, "102": 38, "103": 0}
     assert any("102 is named by 2 submissions" in c and "credited the best claimed score, 38" in c
                for c in summary.conflicts)  # fmt: skip
     assert _cells(out) == {"101": "38", "102": "38", "103": "0"}
@@ -428,7 +426,6 @@ def test_no_page_fetches_anything_remote_in_chromium(zip_path, tmp_path):
     files = {download_name("Doe, Jane", "101", "5001", NB): notebook(38, answer=answer)}
     out = tmp_path / "grades"
     grade(write(files, tmp_path / "d"), out, zip_path, gradebook)
-    write_report(out)
     pages = [
         out / "written" / "q3.html",
         out / "feedback" / "doejane_101.html",
@@ -495,7 +492,6 @@ def test_surrogates_controls_and_odd_bytes_reach_every_output_safely(zip_path, t
     assert {r.user_id: r.status for r in summary.rows} == {
         "101": "graded", "103": "graded", "104": "graded"
     }  # fmt: skip
-    write_report(out)
     for name in ("results.csv", "manual_scores.csv", "changes.csv", "gradebook_import.csv",
                  "rows.json", "report.html", "report.json", "written/q3.html"):  # fmt: skip
         text = (out / name).read_text(encoding="utf-8")  # valid UTF-8, or this raises
@@ -528,9 +524,9 @@ def test_a_zip_whose_names_are_not_utf8_is_refused_with_the_way_out(zip_path, tm
 
 def test_every_writer_survives_any_string(tmp_path):
     """Even text that was never cleaned: the writers replace what UTF-8 cannot hold."""
-    from aelab.grading.collect import Row
     from aelab.grading.outputs import write_feedback, write_results_csv
     from aelab.grading.written import WrittenQuestion, write_pages, write_sheet
+    from aelab.record import Row
     from aelab.submissions import WrittenAnswer
 
     bad = "x\ud800\udfff\x00y"

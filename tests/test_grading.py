@@ -16,7 +16,7 @@ from student_work import mistake_round
 
 from aelab.canvas import same_score
 from aelab.data import RAW_FILES, verify_raw_files
-from aelab.grading import grade_submissions
+from aelab.grading.pipeline import grade_submissions
 
 pytestmark = pytest.mark.slow
 

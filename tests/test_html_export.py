@@ -17,11 +17,11 @@ from lab_env import MASTER
 from student_work import MISTAKES
 
 import aelab.html_export as html_export
-from aelab.grading.collect import Row, rows_and_latest
-from aelab.grading.runner import GRADED
+from aelab.grading.collect import rows_and_latest
 from aelab.grading.written import WrittenQuestion, write_pages, write_sheet
 from aelab.html_export import read_html_export, sanitised
 from aelab.master import written_questions
+from aelab.record import GRADED, Row
 from aelab.submissions import NotGradableError, read_written_answers
 
 v4 = nbformat.v4

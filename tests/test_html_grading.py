@@ -15,7 +15,7 @@ import student_work as work
 from html_pages import TEMPLATES, code_sources, export
 from lab_env import LAB, master_tests, score
 
-from aelab.grading import GradingOptions, grade_submissions
+from aelab.grading.pipeline import GradingOptions, grade_submissions
 from aelab.grading.runner import RunOptions
 from aelab.html_export import read_html_export
 

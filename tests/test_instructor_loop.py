@@ -8,8 +8,8 @@ from lab_env import LAB, MASTER, master_tests
 
 from aelab import check_names, handout, proof
 from aelab.fill import filled
-from aelab.grading.runner import NotebookGrade
 from aelab.master import MasterError, read_tests
+from aelab.record import NotebookGrade
 
 
 def test_every_check_declares_names_the_problem_text_gives():

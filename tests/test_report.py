@@ -17,8 +17,7 @@ import pytest
 import student_work as work
 
 from aelab.cli import main
-from aelab.grading import GradingOptions, grade_submissions
-from aelab.report.class_report import write_report
+from aelab.grading.pipeline import GradingOptions, grade_submissions
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +68,6 @@ def reported(built, tmp_path_factory):
     results = download.parent / "grades"
     options = GradingOptions(out / "autograder.zip", workers=2)
     grade_submissions(download, results, options, progress=False)
-    write_report(results)
     report = json.loads((results / "report.json").read_text())
     return results, report, files
 

@@ -4,16 +4,15 @@ import csv
 
 import pytest
 
-from aelab.grading.collect import Row
-from aelab.grading.runner import GRADED
 from aelab.grading.written import (
     ManualScoresError,
     WrittenQuestion,
     read_sheet,
+    score_written,
     write_pages,
     write_sheet,
-    written_totals,
 )
+from aelab.record import GRADED, Row
 from aelab.submissions import WrittenAnswer
 
 QUESTIONS = [
@@ -62,8 +61,8 @@ def test_a_filled_sheet_adds_written_points_only_for_fully_scored_students(tmp_p
     path = _sheet(tmp_path, {("101", "q4a"): "1", ("101", "q11_written"): "1.5",
                              ("102", "q4a"): "0.5"})  # fmt: skip
     scores = read_sheet(path, ROWS, QUESTIONS)
-    totals, waiting = written_totals(ROWS, QUESTIONS, scores)
-    assert totals == {id(ROWS[0]): 2.5}  # 102 and 103 stay autograded-only
+    waiting = score_written(ROWS, QUESTIONS, scores)
+    assert [row.written for row in ROWS] == [2.5, None, None]  # 102, 103: autograded only
     assert waiting == 3
     write_sheet(path, ROWS, QUESTIONS, {})  # a rerun keeps what was typed
     assert read_sheet(path, ROWS, QUESTIONS) == scores

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,8 +31,7 @@ from aelab import check_names, handout, proof
 from aelab.cell_locks import lock_problems
 from aelab.data import unpack_mnist, verify_raw_files
 from aelab.fill import filled
-from aelab.grading.autograder import GIVEN_MEMBER, LAB_MEMBER, SCAFFOLD_MEMBER
-from aelab.grading.written import QUESTIONS_MEMBER
+from aelab.grading.autograder import add_grader_files
 from aelab.lab import Lab
 from aelab.master import MasterError, check_points, given_cells, read_tests, written_questions
 from aelab.public_checks import checks_sources, inline_public_tests
@@ -248,27 +246,13 @@ def _stable_cell_ids(path: Path) -> None:
 def _add_files(
     autograder_zip: Path, lab: Lab, master: nbformat.NotebookNode, student: nbformat.NotebookNode
 ) -> None:
-    """Ship the checks, the data, the written questions, the lab's description, the given code.
-
-    The hidden tests import the checks (``files/`` lands beside a notebook graded by otter,
-    and a grading container finds ``data/MNIST/raw`` where the notebook looks by default);
-    the written questions, with their reference answers, the description, the given code
-    (which the similarity report sets aside) and each question's given cells (which must run
-    after its answer) stay outside ``files/``: they are for the grader.
-    """
-    shipped = {f"files/{name}": data for name, data in lab.checks_files().items()}
-    if lab.data == "mnist":
-        for path in verify_raw_files().glob("*.gz"):
-            shipped[f"files/data/MNIST/raw/{path.name}"] = path.read_bytes()
-    questions = json.dumps(written_questions(master), indent=1, ensure_ascii=False)
-    shipped[QUESTIONS_MEMBER] = questions.encode()
-    shipped[LAB_MEMBER] = lab.to_json().encode()
-    given = [cell.source for cell in student.cells if cell.cell_type == "code"]
-    shipped[SCAFFOLD_MEMBER] = json.dumps(given, indent=1, ensure_ascii=False).encode()
-    shipped[GIVEN_MEMBER] = json.dumps(given_cells(master), indent=1, ensure_ascii=False).encode()
-    with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(shipped.items()):
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    """Ship what grading needs beyond otter's files: checks, data, written questions, handout."""
+    raw = verify_raw_files() if lab.data == "mnist" else None
+    data = {f"MNIST/raw/{p.name}": p.read_bytes() for p in sorted(raw.glob("*.gz"))} if raw else {}
+    scaffold = [cell.source for cell in student.cells if cell.cell_type == "code"]
+    add_grader_files(
+        autograder_zip, lab, written_questions(master), scaffold, given_cells(master), data
+    )
 
 
 def _prove(

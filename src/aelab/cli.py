@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import zipfile
 from pathlib import Path
 
 
@@ -71,62 +69,75 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from aelab.grading.pipeline import GradingError, grade_submissions
+
+    try:
+        options, gradebook, column = _grading_inputs(args)
+        summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
+    except GradingError as error:  # every input problem ends here, before any output
+        print(f"{error}\nNothing was written.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
+        return 130
+    _say_what_happened(summary, args, options.run.isolation, column)
+    print(f"Class report: {summary.report} (numbers in {summary.report.with_suffix('.json')})")
+    return 0
+
+
+def _grading_inputs(args: argparse.Namespace):
+    """The run's options, gradebook and column from the command line.
+
+    Raises ``GradingError`` when an input is missing or wrong; a points mismatch is printed
+    at once (the run is long).
+    """
     from aelab.canvas import GradebookError, read_gradebook
-    from aelab.grading import GradingOptions, grade_submissions
-    from aelab.grading.autograder import AutograderError, read_autograder
     from aelab.grading.container import image_problem
     from aelab.grading.credit import read_groups
     from aelab.grading.gradebook_import import LatePolicy, points_mismatch
+    from aelab.grading.pipeline import (
+        GradingError,
+        GradingOptions,
+        check_paths,
+        open_autograder,
+    )
     from aelab.grading.runner import RunOptions
     from aelab.grading.sandbox import Limits, bwrap_available, bwrap_missing_message
-    from aelab.grading.written import ManualScoresError, read_questions
 
-    if not args.autograder.is_file():
-        print(f"No autograder at {args.autograder}: run `aelab build` first.", file=sys.stderr)
-        return 1
-    if not args.submissions.exists():
-        print(f"No submissions at {args.submissions}.", file=sys.stderr)
-        return 1
-    if args.submissions.is_file() and not zipfile.is_zipfile(args.submissions):
-        print(f"{args.submissions} is neither a folder nor a zip file.", file=sys.stderr)
-        return 1
+    check_paths(args.autograder, args.submissions)
     isolation = "docker" if args.docker else "none" if args.unsafe_no_sandbox else "bwrap"
     if isolation == "bwrap" and not bwrap_available():
-        print(bwrap_missing_message(), file=sys.stderr)
-        return 1
+        raise GradingError(bwrap_missing_message())
     if isolation == "docker" and (problem := image_problem(args.docker)):
-        print(problem, file=sys.stderr)
-        return 1
-    gradebook = column = None
+        raise GradingError(problem)
+    column = None
     try:
         gradebook = read_gradebook(args.gradebook) if args.gradebook else None
-        autograder = read_autograder(args.autograder)
-        lab = autograder.lab
+    except (GradebookError, OSError) as error:
+        raise GradingError(f"Gradebook: {error}") from error
+    autograder = open_autograder(args.autograder)
+    try:
         if gradebook is not None:
-            column = gradebook.assignment_column(args.assignment or lab.canvas_assignment or None)
-            written = sum(q.points for q in read_questions(args.autograder))
+            column = gradebook.assignment_column(
+                args.assignment or autograder.lab.canvas_assignment or None
+            )
             possible = sum(autograder.questions.values())
-            warning = points_mismatch(gradebook, column, possible, written)
-            if warning:
+            if warning := points_mismatch(gradebook, column, possible, autograder.written_points):
                 print(f"Warning: {warning}.")
     except (GradebookError, OSError) as error:
-        print(f"Gradebook: {error}", file=sys.stderr)
-        return 1
-    except AutograderError as error:
-        print(f"{error}\nNothing was written.", file=sys.stderr)
-        return 1
+        raise GradingError(f"Gradebook: {error}") from error
     try:
         groups = read_groups(args.groups) if args.groups else {}
     except (OSError, ValueError) as error:
-        print(f"Groups: {error}", file=sys.stderr)
-        return 1
-    run = RunOptions(
+        raise GradingError(f"Groups: {error}") from error
+    run = RunOptions.for_grading(
         isolation=isolation,
         image=args.docker or "",
         limits=Limits(memory_gb=args.memory_gb),
-        epoch_cap=None if args.full_length else args.epoch_cap or lab.epoch_cap,
-        timeout=args.timeout or RunOptions.timeout * (6 if args.full_length else 1),
-        cell_timeout=args.cell_timeout or RunOptions.cell_timeout * (12 if args.full_length else 1),
+        epoch_cap=args.epoch_cap or autograder.lab.epoch_cap,
+        full_length=args.full_length,
+        timeout=args.timeout,
+        cell_timeout=args.cell_timeout,
         test_timeout=args.test_timeout,
     )
     options = GradingOptions(
@@ -138,21 +149,13 @@ def _grade(args: argparse.Namespace) -> int:
         groups=groups,
         policy=LatePolicy(args.late_deduction, args.late_lowest, args.missing_grade),
     )
-    try:
-        summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
-    except (AutograderError, ManualScoresError, zipfile.BadZipFile) as error:
-        print(f"{error}\nNothing was written.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
-        return 130
-    _say_what_happened(summary, args, isolation, column)
-    return _report(args)
+    return options, gradebook, column
 
 
 def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column: str | None):
     """The closing message: counts, conflicts, what to upload to Canvas and how."""
     from aelab.grading.gradebook_import import summary_line
+    from aelab.record import REVIEW
 
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts().items()))
     print(
@@ -162,7 +165,7 @@ def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column
     for conflict in summary.conflicts:
         print(f"Conflict: {conflict}")
     for row in summary.rows:
-        if row.status == "needs review":
+        if row.status == REVIEW:
             print(f"Needs review: {row.file}: {row.reason}")
     print(f"Results: {args.out / 'results.csv'}; feedback pages: {args.out / 'feedback'}/")
     upload = args.out / "feedback_upload.zip"
@@ -210,7 +213,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, one sub-command per job; defaults come from the library."""
-    from aelab.grading.runner import RunOptions
+    from aelab.grading.runner import FULL_LENGTH, WORKERS, RunOptions
     from aelab.grading.sandbox import Limits
 
     parser = argparse.ArgumentParser(prog="aelab", description=__doc__)
@@ -245,18 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("--autograder", type=Path, default=Path("autograder/autograder.zip"))
     grade.add_argument("--out", type=Path, default=Path("grades"))
-    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--workers", type=int, default=WORKERS)
     grade.add_argument(
         "--timeout",
         type=float,
         help=f"seconds per notebook, all of it (default {RunOptions.timeout:g}; "
-        f"{RunOptions.timeout * 6:g} with --full-length)",
+        f"{RunOptions.timeout * FULL_LENGTH['timeout']:g} with --full-length)",
     )
     grade.add_argument(
         "--cell-timeout",
         type=float,
         help=f"seconds per cell (default {RunOptions.cell_timeout:g}; "
-        f"{RunOptions.cell_timeout * 12:g} with --full-length): a cell past it is left out",
+        f"{RunOptions.cell_timeout * FULL_LENGTH['cell_timeout']:g} with --full-length): "
+        "a cell past it is left out",
     )
     grade.add_argument(
         "--test-timeout",

@@ -23,6 +23,7 @@ else:  # pragma: no cover
 DESCRIPTION = "lab.toml"
 DEFAULT = Path("notebooks") / DESCRIPTION  # in the checkout aelab build runs in
 DATA = ("mnist", "none")
+EPOCH_CAP = 1  # epochs of the long training runs while grading, unless lab.toml says otherwise
 
 
 class LabError(ValueError):
@@ -44,7 +45,7 @@ class Lab:
     term: str = ""
     due: str = ""
     canvas_assignment: str = ""
-    epoch_cap: int | None = 1
+    epoch_cap: int | None = EPOCH_CAP
     independent: str = ""  # correct notebooks written another way (a module), graded by the build
 
     @property
@@ -93,7 +94,7 @@ def load_lab(path: Path | None = None) -> Lab:
     try:
         text = tomllib.loads(path.read_text(encoding="utf-8"))
         lab, term = text["lab"], text.get("term", {})
-        cap = text.get("grading", {}).get("epoch_cap", 1)
+        cap = text.get("grading", {}).get("epoch_cap", EPOCH_CAP)
         found = Lab(
             folder=path.parent.resolve(),
             title=lab["title"],

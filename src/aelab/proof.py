@@ -18,10 +18,11 @@ from typing import Any
 
 import nbformat
 
-from aelab.grading.runner import GRADED, Judges, NotebookGrade, RunOptions
+from aelab.grading.runner import Judges, RunOptions
 from aelab.grading.sandbox import bwrap_available
 from aelab.handout import first_line
 from aelab.lab import Lab
+from aelab.record import GRADED, NotebookGrade
 
 SOLUTION, BLANK = "solution", "blank handout"
 

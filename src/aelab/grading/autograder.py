@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import gzip
 import hashlib
 import json
 import re
@@ -28,6 +29,9 @@ from aelab.lab import Lab, lab_from_json
 LAB_MEMBER = "lab.json"  # the lab's description (see aelab.lab), written by aelab build
 SCAFFOLD_MEMBER = "scaffold.json"  # the student notebook's code cells, as handed out
 GIVEN_MEMBER = "given_cells.json"  # each question's given code (see aelab.master.given_cells)
+QUESTIONS_MEMBER = "written_questions.json"  # the manually graded questions
+CHECKS_FOLDER = "files/"  # beside a notebook graded by otter: the checks, the lab's data
+DATA_FOLDER = "files/data/"  # what each graded notebook finds in ./data (read-only)
 MESSAGE_LIMIT = 500  # characters of one test's failure message in feedback
 HIDDEN_VALUE = "…"
 # Exceptions a message may name: Python's and torch's own (a student's class names may say
@@ -59,6 +63,16 @@ class TestSpec:
         return f"{self.question}/{self.function}"
 
 
+@dataclass(frozen=True)
+class WrittenQuestion:
+    """A manually graded question: its name, prompt, points and reference answer."""
+
+    name: str
+    prompt: str
+    points: float
+    reference: str
+
+
 @dataclass
 class Autograder:
     """What a grading run needs from ``autograder.zip``, read once."""
@@ -73,6 +87,7 @@ class Autograder:
     literals: frozenset[str] = field(default_factory=frozenset)
     scaffold: list[str] = field(default_factory=list)  # the code cells every student was given
     given: dict[str, list[str]] = field(default_factory=dict)  # question → its given code cells
+    written: list[WrittenQuestion] = field(default_factory=list)
 
     @property
     def questions(self) -> dict[str, float]:
@@ -87,6 +102,33 @@ class Autograder:
         """The checks' test doubles (``<checks>/doubles.py``): all of them a sandbox receives."""
         package = Path(self.lab.checks).stem
         return self.checks.get(f"{package}/doubles.py", "")
+
+    @property
+    def written_points(self) -> float:
+        """Points of the written questions."""
+        return sum(question.points for question in self.written)
+
+    def unpack_data(self, dest: Path) -> Path | None:
+        """The lab's data, unpacked once per run into ``dest`` (None when it ships none).
+
+        Each sandbox mounts ``dest`` read-only as the notebook's ``data`` folder;
+        ``.gz`` files are unpacked, as torchvision's datasets would on first use.
+        """
+        with zipfile.ZipFile(self.path) as archive:
+            members = [m for m in archive.infolist() if m.filename.startswith(DATA_FOLDER)]
+            for member in members:
+                if member.is_dir():
+                    continue
+                target = dest / member.filename.removeprefix(DATA_FOLDER).removesuffix(".gz")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                content = archive.read(member)
+                gz = member.filename.endswith(".gz")
+                target.write_bytes(gzip.decompress(content) if gz else content)
+        if not members:
+            return None
+        for path in [dest, *dest.rglob("*")]:  # readable by a container's user (65534)
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        return dest
 
     def render(self, failure: BaseException) -> str:
         """A failed check's message for feedback, from trusted parts only."""
@@ -153,14 +195,18 @@ def read_autograder(path: Path) -> Autograder:
                 for test in _test_cases(Path(member).stem, archive.read(member).decode())
             ]
             checks = {
-                member.removeprefix("files/"): archive.read(member).decode()
+                member.removeprefix(CHECKS_FOLDER): archive.read(member).decode()
                 for member in names
                 if member.endswith(".py")
-                and (member == f"files/{lab.checks}" or member.startswith(f"files/{lab.checks}/"))
+                and member.removeprefix(CHECKS_FOLDER).split("/")[0] == lab.checks
             }
             scaffold = json.loads(archive.read(SCAFFOLD_MEMBER))
             # absent from an autograder built before given cells were judged: none, then
             given = json.loads(archive.read(GIVEN_MEMBER)) if GIVEN_MEMBER in names else {}
+            written = [
+                WrittenQuestion(**question)
+                for question in json.loads(archive.read(QUESTIONS_MEMBER) or b"[]")
+            ] if QUESTIONS_MEMBER in names else []  # fmt: skip
     except (
         OSError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile, json.JSONDecodeError
     ) as error:  # fmt: skip
@@ -183,7 +229,36 @@ def read_autograder(path: Path) -> Autograder:
         literals=literals,
         scaffold=scaffold,
         given=given,
+        written=written,
     )
+
+
+def add_grader_files(
+    autograder_zip: Path,
+    lab: Lab,
+    written: list[dict[str, Any]],
+    scaffold: list[str],
+    given: dict[str, list[str]],
+    data: dict[str, bytes],
+) -> None:
+    """Add to otter's ``autograder.zip`` what only this grader reads (see ``read_autograder``).
+
+    The hidden tests import the checks (``files/`` lands beside a notebook graded by otter);
+    ``data`` (path under the notebook's ``data`` folder → bytes) goes where each graded
+    notebook finds it; the written questions with their reference answers, the lab's
+    description, the code handed out (which the similarity report sets aside) and each
+    question's given cells (which must run after its answer) stay outside ``files/``.
+    """
+    shipped = {f"{CHECKS_FOLDER}{name}": text for name, text in lab.checks_files().items()}
+    shipped.update({f"{DATA_FOLDER}{name}": content for name, content in data.items()})
+    for member, value in (
+        (QUESTIONS_MEMBER, written), (SCAFFOLD_MEMBER, scaffold), (GIVEN_MEMBER, given)
+    ):  # fmt: skip
+        shipped[member] = json.dumps(value, indent=1, ensure_ascii=False).encode()
+    shipped[LAB_MEMBER] = lab.to_json().encode()
+    with zipfile.ZipFile(autograder_zip, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(shipped.items()):
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
 
 
 def _question_order(member: str) -> tuple:

@@ -12,70 +12,32 @@ from __future__ import annotations
 
 import shutil
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aelab.canvas import SubmittedFile, parse_submission_name
 from aelab.html_export import HTML_SUFFIXES
+from aelab.record import NOT_A_NOTEBOOK, NOT_GRADED, UNREADABLE, Row
 from aelab.text import clean
 
-NOT_GRADED = "not graded"
 GRADABLE = (".ipynb", ".zip")
 
 
-@dataclass
-class Row:
-    """One file of the download and what happened to it (a row of ``results.csv``)."""
-
-    file: str
-    student: str = ""  # Canvas's "lastfirst", or a group's name
-    user_id: str = ""  # the Canvas user id, or anon_<id> when grading is anonymous
-    attachment_id: str = ""
-    late: bool = False
-    status: str = ""
-    reason: str = ""
-    team: list[dict[str, str]] = field(default_factory=list)
-    scores: dict[str, float] = field(default_factory=dict)
-    max_scores: dict[str, float] = field(default_factory=dict)
-    tests: list[dict[str, Any]] = field(default_factory=list)
-    review: list[str] = field(default_factory=list)
-    answers: list = field(default_factory=list)
-    seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)  # where the seconds went
-    credited: list[str] = field(default_factory=list)  # user ids this row's score goes to
-    code: str = ""  # the student's own code (cells as handed out left out), for the report
-
-    @classmethod
-    def of(cls, item: SubmittedFile, user_ids: set[str] | None = None) -> Row:
-        """A row for a file whose name Canvas made (it says so if the gradebook lacks them)."""
-        missing = user_ids is not None and item.user_id and item.user_id not in user_ids
-        return cls(
-            file=clean(item.path.name),
-            student=item.name,
-            user_id=item.student,
-            attachment_id=item.attachment_id,
-            late=item.late,
-            reason=(
-                f"for the GSI: user id {item.user_id} is not in the gradebook export (exported "
-                "for some sections only, or the student left the course?): no import cell"
-                if missing
-                else ""
-            ),
-        )
-
-    def note(self, text: str) -> None:
-        """Add ``text`` to the row's reason."""
-        self.reason = "; ".join(part for part in (self.reason, text) if part)
-
-    def apply(self, grade: dict[str, Any]) -> None:
-        """Take in what grading found (a ``NotebookGrade`` as a dict)."""
-        self.status = grade["status"]
-        self.reason = "; ".join(part for part in (self.reason, grade.get("reason", "")) if part)
-        for name in ("scores", "max_scores", "tests", "review"):
-            setattr(self, name, grade.get(name) or type(getattr(self, name))())
-        self.seconds = grade.get("seconds", 0.0)
-        self.phases = grade.get("phases") or {}
+def row_of(item: SubmittedFile, user_ids: set[str] | None = None) -> Row:
+    """A row for a file whose name Canvas made (it says so if the gradebook lacks them)."""
+    missing = user_ids is not None and item.user_id and item.user_id not in user_ids
+    return Row(
+        file=clean(item.path.name),
+        student=item.name,
+        user_id=item.student,
+        attachment_id=item.attachment_id,
+        late=item.late,
+        reason=(
+            f"for the GSI: user id {item.user_id} is not in the gradebook export (exported "
+            "for some sections only, or the student left the course?): no import cell"
+            if missing
+            else ""
+        ),
+    )
 
 
 def collect_files(source: Path, out: Path) -> list[Path]:
@@ -116,10 +78,10 @@ def rows_and_latest(
         item = parse_submission_name(path, user_ids)
         if item is None:
             reason = "file name is not Canvas's <name>_<user id>_<attachment id>_<file name>"
-            rows.append(Row(file=clean(path.name), status="unreadable", reason=reason))
+            rows.append(Row(file=clean(path.name), status=UNREADABLE, reason=reason))
         elif item.kind != "upload":
-            row = Row.of(item, user_ids)
-            row.status = "not a notebook"
+            row = row_of(item, user_ids)
+            row.status = NOT_A_NOTEBOOK
             row.note(f"a {item.kind} entry, not an uploaded file")
             rows.append(row)
         else:
@@ -132,12 +94,12 @@ def rows_and_latest(
             continue
         chosen.append(items[0])
         for other in items[1:]:
-            row = Row.of(other, user_ids)
+            row = row_of(other, user_ids)
             if _kind(other) == _kind(items[0]):
                 row.status = NOT_GRADED
                 row.note(f"the same submission holds {items[0].display_name}, which was graded")
             else:
-                row.status = "not a notebook"
+                row.status = NOT_A_NOTEBOOK
                 row.note(f"kept for reading; {items[0].display_name} was graded")
             rows.append(row)
     return rows, chosen

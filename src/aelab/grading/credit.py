@@ -18,17 +18,15 @@ import csv
 from pathlib import Path
 
 from aelab.canvas import file_name_of
-from aelab.grading.collect import Row
-from aelab.grading.runner import GRADED
+from aelab.record import GRADED, Row
 
 
 def credit_teams(
     rows: list[Row],
     students: dict[str, dict[str, str]],
-    totals: dict[int, float],
     groups: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, float], list[str]]:
-    """Scores by user id (from ``totals``: a row's ``id()`` → its score) and the conflicts."""
+    """Scores by user id (each row's ``total``) and the conflicts."""
     graded = [row for row in rows if row.status == GRADED]
     own = {row.user_id: row for row in graded}
     group_of = {member: group for group, members in (groups or {}).items() for member in members}
@@ -42,14 +40,14 @@ def credit_teams(
                     row.note(f"partner id {partner_id} is not in the gradebook")
             elif not partner_id and partner["name"]:
                 row.note(f"partner {partner['name']!r} has no Canvas id")
-    scores = {user_id: totals[id(row)] for user_id, row in own.items()}
+    scores = {user_id: row.total for user_id, row in own.items()}
     for row in graded:
         row.credited = [row.user_id]
     conflicts = []
     for partner_id, claims in sorted(named_by.items()):
         who = ", ".join(r.file for r in claims)
         if partner_id in own:
-            if any(totals[id(r)] != scores[partner_id] for r in claims):
+            if any(r.total != scores[partner_id] for r in claims):
                 conflicts.append(
                     f"{partner_id} submitted and is also named by {who} with a different score: "
                     "their own submission counts"
@@ -66,20 +64,20 @@ def credit_teams(
                     f"{', '.join(r.file for r in elsewhere)} of another group: not credited"
                 )
         if claims:
-            _credit_best(partner_id, claims, totals, scores, conflicts)
+            _credit_best(partner_id, claims, scores, conflicts)
     return scores, conflicts
 
 
-def _credit_best(partner_id, claims, totals, scores, conflicts) -> None:
+def _credit_best(partner_id, claims, scores, conflicts) -> None:
     """Give ``partner_id`` the best score its ``claims`` hold; list the claims if several."""
-    best = max(claims, key=lambda r: totals[id(r)])
-    scores[partner_id] = totals[id(best)]
+    best = max(claims, key=lambda r: r.total)
+    scores[partner_id] = best.total
     best.credited.append(partner_id)
     if len(claims) > 1:
-        listed = ", ".join(f"{r.file} ({totals[id(r)]:g})" for r in claims)
+        listed = ", ".join(f"{r.file} ({r.total:g})" for r in claims)
         conflicts.append(
             f"{partner_id} is named by {len(claims)} submissions ({listed}): credited the best "
-            f"claimed score, {totals[id(best)]:g}"
+            f"claimed score, {best.total:g}"
         )
         for row in claims:
             row.note(f"conflict: partner {partner_id} also named elsewhere")

@@ -44,16 +44,10 @@ from aelab.grading.autograder import (
 )
 from aelab.grading.inside import HOME, environment
 from aelab.grading.remote import GRACE_S, OutOfTime, Pipes, Sandboxed, SandboxGone
-from aelab.grading.runner import (
-    ERRORED,
-    GRADED,
-    REVIEW,
-    NotebookGrade,
-    RunOptions,
-    options_from_json,
-)
+from aelab.grading.runner import RunOptions, options_from_json
 from aelab.grading.sandbox import Sandbox
 from aelab.grading.scan import scan_cells
+from aelab.record import ERRORED, GRADED, REVIEW, NotebookGrade
 from aelab.student_side.objects import StudentError
 
 STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox

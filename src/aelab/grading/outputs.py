@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import re
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mistune
 
 from aelab.canvas import comment_file_name
-from aelab.grading.collect import NOT_GRADED, Row
-from aelab.grading.runner import ERRORED, GRADED, REVIEW
+from aelab.grading.autograder import Autograder
+from aelab.record import GRADED, PAGE_ORDER, RECORD, REVIEW, SCORED, Row
 from aelab.text import spreadsheet_cell
 
 # no request leaves the page: inline style and embedded (data:) images only
@@ -34,8 +36,6 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .
 blockquote { border-left: 4px solid #ddd; margin: .5rem 0; padding: .2rem .8rem; }
 """
 GSI_ONLY = ("for review", "for the GSI")  # parts of a row's reason students do not see
-# which of a student's rows their one feedback page is about, best first
-_PAGE_ORDER = (GRADED, REVIEW, ERRORED, "unreadable", "not a notebook", NOT_GRADED)
 
 
 class _Offline(mistune.HTMLRenderer):
@@ -81,11 +81,7 @@ class WrittenPart:
 
 
 def write_results_csv(
-    rows: list[Row],
-    questions: list[str],
-    path: Path,
-    written: dict[int, float] | None = None,
-    written_possible: float = 0.0,
+    rows: list[Row], questions: list[str], path: Path, written_possible: float = 0.0
 ) -> None:
     """One row per file: who, which file, what happened, score per question and total.
 
@@ -101,9 +97,9 @@ def write_results_csv(
             text = [row.student, row.user_id, row.file, "yes" if row.late else "no"]
             text += [row.status, row.reason, team, " ".join(row.credited)]
             values = [spreadsheet_cell(value) for value in text]
-            if row.status in (GRADED, REVIEW):
+            if row.status in SCORED:
                 autograded, possible = sum(row.scores.values()), sum(row.max_scores.values())
-                extra = (written or {}).get(id(row))
+                extra = row.written
                 values += [f"{row.scores.get(q, 0):g}" for q in questions]
                 values += [f"{autograded:g}", "" if extra is None else f"{extra:g}"]
                 if extra is not None:
@@ -112,6 +108,22 @@ def write_results_csv(
             else:
                 values += [""] * (len(questions) + 5)
             writer.writerow(values)
+
+
+def write_record(out: Path, rows: list[Row], autograder: Autograder) -> None:
+    """The run's record (``rows.json``): all the class report needs, so it never grades again."""
+    record = {
+        "title": autograder.lab.title,
+        "questions": autograder.questions,
+        "written_questions": {q.name: q.points for q in autograder.written},
+        "tests": [
+            {"key": t.key, "question": t.question, "points": t.points, "hidden": t.hidden}
+            for t in autograder.tests
+        ],
+        "scaffold": autograder.scaffold,
+        "rows": [asdict(row) for row in rows],
+    }
+    (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def feedback_body(row: Row, written: WrittenPart | None = None, others: list[Row] = ()) -> str:
@@ -227,7 +239,7 @@ def _shown_under(files: list[Row], main: Row) -> str:
 
 
 def _page_rank(status: str) -> int:
-    return _PAGE_ORDER.index(status) if status in _PAGE_ORDER else len(_PAGE_ORDER)
+    return PAGE_ORDER.index(status) if status in PAGE_ORDER else len(PAGE_ORDER)
 
 
 def write_feedback(
@@ -235,10 +247,12 @@ def write_feedback(
     students: dict[str, dict[str, str]],
     folder: Path,
     title: str,
-    written: dict[int, WrittenPart] | None = None,
+    written: Callable[[Row], WrittenPart] | None = None,
     groups: dict[str, list[str]] | None = None,
 ) -> list[str]:
     """A page per student in ``folder``, and ``feedback_upload.zip`` for Canvas.
+
+    ``written``: a row's written answers as its page shows them.
 
     The zip's names follow what Canvas's "Re-Upload Submissions" needs
     (``aelab.canvas.comment_file_name``): the student's user id (or anonymous id) and an
@@ -255,7 +269,7 @@ def write_feedback(
     with upload:
         for user_id, student in student_pages(rows).items():
             row = student.row
-            body = feedback_body(row, (written or {}).get(id(row)), student.others)
+            body = feedback_body(row, written(row) if written else None, student.others)
             name = _name(user_id, row, students)
             text = page(f"{title}: feedback for {name}", body).encode("utf-8", "replace")
             slug = re.sub(r"[^a-z0-9]", "", name.lower()) or "student"

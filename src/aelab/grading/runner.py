@@ -26,10 +26,14 @@ import nbformat
 
 from aelab.grading import container
 from aelab.grading.limits import Limits
+from aelab.lab import EPOCH_CAP
+from aelab.record import ERRORED, NotebookGrade
 
-GRADED, REVIEW, ERRORED = "graded", "needs review", "errored"
 JUDGE_STARTUP_S = 120.0  # a judge importing torch and the checks on a busy machine
 JUDGE_GRACE_S = 120.0  # past a notebook's own time limit, before its judge counts as lost
+# --full-length: the students' whole training runs, so this many times the time limits
+FULL_LENGTH = {"timeout": 6, "cell_timeout": 12}
+WORKERS = os.cpu_count() or 1  # notebooks graded at once, by default
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class RunOptions:
     isolation: str = "bwrap"  # "bwrap", "docker" or "none"
     image: str = ""  # the Docker image, with --docker
     limits: Limits = field(default_factory=Limits)
-    epoch_cap: int | None = 1
+    epoch_cap: int | None = EPOCH_CAP
     batch_cap: int | None = 4  # batches per pass in the capped cells (None: all, as at full length)
     threads: int = 1  # torch threads per notebook (cores / parallel notebooks)
     # Generous: a class is graded two notebooks at a time, and a busy machine is slow.
@@ -50,36 +54,29 @@ class RunOptions:
     # raised, and what each check looked up. Never for students' work.
     instructor: bool = False
 
+    @classmethod
+    def for_grading(
+        cls,
+        full_length: bool = False,
+        timeout: float | None = None,
+        cell_timeout: float | None = None,
+        **options: Any,
+    ) -> RunOptions:
+        """Options for students' notebooks.
+
+        ``full_length`` lifts the epoch cap and stretches the time limits not given.
+        """
+        scale = FULL_LENGTH if full_length else {}
+        return cls(
+            **{**options, **({"epoch_cap": None} if full_length else {})},
+            timeout=timeout or cls.timeout * scale.get("timeout", 1),
+            cell_timeout=cell_timeout or cls.cell_timeout * scale.get("cell_timeout", 1),
+        )
+
 
 def options_from_json(data: dict[str, Any]) -> RunOptions:
     """``RunOptions`` from its ``asdict`` form."""
     return RunOptions(**{**data, "limits": Limits(**data["limits"])})
-
-
-@dataclass
-class NotebookGrade:
-    """What grading one notebook found."""
-
-    status: str
-    reason: str = ""
-    scores: dict[str, float] = field(default_factory=dict)
-    max_scores: dict[str, float] = field(default_factory=dict)
-    tests: list[dict[str, Any]] = field(default_factory=list)  # name, question, passed, message
-    review: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)  # seconds: start-up, cells, tests
-    seed: int = 0  # of the checks' random inputs (to grade it again the same way)
-    cell_errors: list[dict[str, Any]] = field(default_factory=list)  # instructor runs only
-
-    @property
-    def total(self) -> float:
-        """Autograded points earned."""
-        return sum(self.scores.values())
-
-    @property
-    def possible(self) -> float:
-        """Autograded points available."""
-        return sum(self.max_scores.values())
 
 
 def runnable_cells(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:

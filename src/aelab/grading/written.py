@@ -12,44 +12,22 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import re
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from aelab.grading.collect import Row
+from aelab.grading.autograder import WrittenQuestion
 from aelab.grading.outputs import markdown, write_page
-from aelab.grading.runner import GRADED, REVIEW
 from aelab.html_export import sanitised
+from aelab.record import SCORED, Row
 from aelab.submissions import WrittenAnswer
 from aelab.text import from_spreadsheet_cell, spreadsheet_cell
 
-QUESTIONS_MEMBER = "written_questions.json"  # in the autograder, beside otter's files
 SHEET = "manual_scores.csv"
 COLUMNS = ["student", "user_id", "question", "points_possible", "answer", "score", "comment"]
 
 
 class ManualScoresError(ValueError):
     """A row of the scores sheet is wrong; the message names it. Nothing was written."""
-
-
-@dataclass(frozen=True)
-class WrittenQuestion:
-    """A manually graded question: its name, prompt, points and reference answer."""
-
-    name: str
-    prompt: str
-    points: float
-    reference: str
-
-
-def read_questions(autograder_zip: Path) -> list[WrittenQuestion]:
-    """The written questions the build put in the autograder (none for an older autograder)."""
-    with zipfile.ZipFile(autograder_zip) as archive:
-        if QUESTIONS_MEMBER not in archive.namelist():
-            return []
-        return [WrittenQuestion(**q) for q in json.loads(archive.read(QUESTIONS_MEMBER))]
 
 
 def answers_of(
@@ -80,7 +58,7 @@ def _words(text: str) -> str:
 
 
 def _gradable(rows: list[Row]) -> list[Row]:
-    return [row for row in rows if row.status in (GRADED, REVIEW) and row.user_id]
+    return [row for row in rows if row.status in SCORED and row.user_id]
 
 
 def read_sheet(
@@ -121,17 +99,17 @@ def read_sheet(
     return scores
 
 
-def written_totals(
+def score_written(
     rows: list[Row], questions: list[WrittenQuestion], scores: dict[tuple[str, str], tuple]
-) -> tuple[dict[int, float], int]:
-    """Written points per fully scored row (by ``id()``), and how many answers wait."""
-    totals, waiting = {}, 0
+) -> int:
+    """Set each fully scored row's ``written`` points; return how many answers wait."""
+    waiting = 0
     for row in _gradable(rows):
         got = [scores.get((row.user_id, q.name)) for q in questions]
         waiting += sum(score is None for score in got)
         if questions and all(score is not None for score in got):
-            totals[id(row)] = sum(score[0] for score in got)
-    return totals, waiting
+            row.written = sum(score[0] for score in got)
+    return waiting
 
 
 def write_sheet(

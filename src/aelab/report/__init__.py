@@ -7,5 +7,3 @@ and the student's own code); :mod:`aelab.report.class_report` turns it into ``re
 record without grading again. This module stays import-free: similarity's worker processes
 load only what they need.
 """
-
-RECORD = "rows.json"

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aelab.report import RECORD, similarity
+from aelab.record import RECORD
+from aelab.report import similarity
 from aelab.report.page import render
 from aelab.report.statistics import class_statistics
 

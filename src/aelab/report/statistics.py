@@ -11,7 +11,8 @@ import statistics
 from collections import Counter
 from typing import Any
 
-GRADED = "graded"
+from aelab.record import GRADED
+
 TOP_MESSAGES = 8  # distinct failure messages listed per test
 SLOWEST = 5
 
