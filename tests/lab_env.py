@@ -17,7 +17,6 @@ import matplotlib
 import nbformat
 
 from aelab.data import default_root
-from aelab.grading.judge import CAP_MARKER
 from aelab.grading.runner import RunOptions
 from aelab.lab import load_lab
 from aelab.master import given_cells, read_tests
@@ -81,7 +80,7 @@ def run_lab(sources: list[str], env: dict | None = None) -> dict:
         # as IPython does: the cell's source in linecache, so that inspect.getsource works
         filename = f"<lab cell {len(linecache.cache)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        with cap if CAP_MARKER in source else contextlib.nullcontext():
+        with cap if LAB.cap_marker in source else contextlib.nullcontext():
             exec(compile(source, filename, "exec"), env)
     import matplotlib.pyplot as plt
 

@@ -29,9 +29,9 @@ import nbformat
 
 from aelab import check_names, handout, proof
 from aelab.cell_locks import lock_problems
-from aelab.data import unpack_mnist, verify_raw_files
+from aelab.data import verify_raw_files
 from aelab.fill import filled
-from aelab.grading.autograder import add_grader_files
+from aelab.grading.autograder import add_grader_files, read_autograder
 from aelab.lab import Lab
 from aelab.master import MasterError, check_points, given_cells, read_tests, written_questions
 from aelab.public_checks import checks_sources, inline_public_tests
@@ -277,8 +277,8 @@ def _prove(
         notebooks.update(proof.independent_notebooks(lab, answered))
     except (OSError, SyntaxError, AttributeError, ValueError) as error:
         raise BuildError(f"The independent notebooks ({lab.independent}): {error!r}") from error
-    mnist = unpack_mnist(scratch / "mnist") if lab.data == "mnist" else None
-    grades = proof.grade(staged / "autograder.zip", lab, mnist, notebooks)
+    data = read_autograder(staged / "autograder.zip").unpack_data(scratch / "data")
+    grades = proof.grade(staged / "autograder.zip", lab, data, notebooks)
     stopped = proof.not_graded(grades)
     if stopped:
         raise BuildError(stopped)

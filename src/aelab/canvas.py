@@ -337,6 +337,7 @@ class Change:
     new: str
     why: str
     group: str = ""  # the student's Canvas group, for a group assignment
+    held: str = ""  # what a kept cell holds that the import must not touch: HAND_SET, EXCUSED
 
     @property
     def kind(self) -> str:

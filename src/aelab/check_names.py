@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from aelab.lab import Lab
-from aelab.master import MasterTest
+from aelab.master import MasterTest, question_config
 
 SOLUTION_BLOCK = re.compile(r"^\s*# BEGIN SOLUTION\s*$.*?^\s*# END SOLUTION\s*$", re.S | re.M)
 
@@ -64,8 +64,8 @@ def problem_text(master: nbformat.NotebookNode) -> dict[str, str]:
     seen, texts, question, answer = [], {}, "", False
     for cell in master.cells:
         source = cell.source
-        if cell.cell_type == "raw" and source.strip().startswith("# BEGIN QUESTION"):
-            question = re.search(r"^name:\s*(\S+)", source, re.M)[1]
+        if (config := question_config(cell)) is not None:
+            question = config["name"]
         elif cell.cell_type == "raw" and source.strip() in ("# BEGIN SOLUTION", "# END SOLUTION"):
             answer = source.strip() == "# BEGIN SOLUTION"
         elif cell.cell_type == "markdown" and not answer:

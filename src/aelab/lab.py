@@ -47,11 +47,19 @@ class Lab:
     canvas_assignment: str = ""
     epoch_cap: int | None = EPOCH_CAP
     independent: str = ""  # correct notebooks written another way (a module), graded by the build
+    cap_marker: str = ""  # a name only the long training runs' cells use: they get the epoch cap
+    time_hint: str = ""  # how a test's code that ran out of time may finish, for its message
 
     @property
     def master_path(self) -> Path:
         """The master notebook."""
         return self.folder / self.master
+
+    @property
+    def time_message(self) -> str:
+        """A failed test's message when its code ran out of time."""
+        hint = f" ({self.time_hint})" if self.time_hint else ""
+        return f"The test ran out of time: does your code finish{hint}?"
 
     @property
     def checks_module(self) -> str:
@@ -109,6 +117,8 @@ def load_lab(path: Path | None = None) -> Lab:
             canvas_assignment=term.get("canvas_assignment", ""),
             epoch_cap=None if cap in (None, "none") else int(cap),
             independent=lab.get("independent", ""),
+            cap_marker=text.get("grading", {}).get("cap_marker", ""),
+            time_hint=text.get("grading", {}).get("time_hint", ""),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise LabError(f"{path}: {type(error).__name__}: {error}") from error

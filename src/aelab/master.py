@@ -43,19 +43,33 @@ def _config(source: str) -> dict[str, str]:
     return dict(_CONFIG_LINE.findall(source))
 
 
+def question_config(cell: nbformat.NotebookNode) -> dict[str, str] | None:
+    """The ``name:``, ``points:``, ``manual:`` lines of a ``# BEGIN QUESTION`` cell, else None."""
+    source = cell.source.strip()
+    if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
+        return _config(source)
+    return None
+
+
+def cell_test(cell: nbformat.NotebookNode) -> tuple[float, bool, str] | None:
+    """A test cell's points, whether it is hidden, and its code; None for any other cell."""
+    source = cell.source.strip()
+    if cell.cell_type != "code" or "# BEGIN TEST CONFIG" not in source:
+        return None
+    head, _, code = source.partition("# END TEST CONFIG")
+    config = _config(head)
+    return float(config.get("points", 0)), config.get("hidden", "false").lower() == "true", code
+
+
 def questions(master: nbformat.NotebookNode) -> list[Question]:
     """The master's questions in order, with each test's points."""
     found: list[Question] = []
     for cell in master.cells:
-        source = cell.source.strip()
-        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
-            config = _config(source)
+        if (config := question_config(cell)) is not None:
             declared = float(config["points"]) if "points" in config else None
             found.append(Question(config["name"], config.get("manual") == "true", declared))
-        elif cell.cell_type == "code" and "# BEGIN TEST CONFIG" in source and found:
-            config = _config(source.split("# END TEST CONFIG")[0])
-            hidden = config.get("hidden", "false").lower() == "true"
-            points = float(config.get("points", 0))
+        elif (test := cell_test(cell)) and found:
+            points, hidden, _ = test
             (found[-1].hidden if hidden else found[-1].public).append(points)
     return found
 
@@ -86,13 +100,11 @@ def read_tests(master: nbformat.NotebookNode, checks: str) -> list[MasterTest]:
     """
     found, question = [], ""
     for index, cell in enumerate(master.cells):
-        source = cell.source.strip()
-        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
-            question = _config(source).get("name", "")
-        if cell.cell_type != "code" or "# BEGIN TEST CONFIG" not in source:
+        if (config := question_config(cell)) is not None:
+            question = config.get("name", "")
+        if (test := cell_test(cell)) is None:
             continue
-        config, _, code = source.partition("# END TEST CONFIG")
-        config = _config(config)
+        points, hidden, code = test
         try:
             (function,) = [n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)]
             check, arguments = _called_check(function, checks)
@@ -102,8 +114,6 @@ def read_tests(master: nbformat.NotebookNode, checks: str) -> list[MasterTest]:
                 f"'def test_name(env):' with 'import {checks}' and '{checks}.a_check(env)' "
                 f"(its logic a function of {checks}; README: Add a check)"
             ) from None
-        hidden = config.get("hidden", "false").lower() == "true"
-        points = float(config.get("points", 0))
         found.append(MasterTest(question, function.name, points, hidden, check, arguments, index))
     return found
 
@@ -161,8 +171,7 @@ def written_questions(master: nbformat.NotebookNode) -> list[dict]:
     written, current, part = [], None, "prompt"
     for cell in master.cells:
         source = cell.source.strip()
-        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
-            config = _config(source)
+        if (config := question_config(cell)) is not None:
             current = None
             if config.get("manual") == "true":
                 current, part = {"name": config["name"], "prompt": "", "reference": ""}, "prompt"
@@ -187,8 +196,7 @@ def given_cells(master: nbformat.NotebookNode) -> dict[str, list[str]]:
     for cell in master.cells:
         source = cell.source.strip()
         if cell.cell_type == "raw":
-            if source.startswith("# BEGIN QUESTION"):
-                config = _config(source)
+            if (config := question_config(cell)) is not None:
                 question = None if config.get("manual") == "true" else config["name"]
             elif source == "# END QUESTION":
                 question = None

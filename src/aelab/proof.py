@@ -50,7 +50,7 @@ def independent_notebooks(
 
 
 def grade(
-    autograder: Path, lab: Lab, mnist: Path | None, notebooks: dict[str, nbformat.NotebookNode]
+    autograder: Path, lab: Lab, data: Path | None, notebooks: dict[str, nbformat.NotebookNode]
 ) -> dict[str, NotebookGrade]:
     """Grade ``notebooks`` (two at a time) exactly as ``aelab grade`` would, in instructor mode."""
     sandboxed = bwrap_available()
@@ -62,7 +62,7 @@ def grade(
         epoch_cap=lab.epoch_cap,
         instructor=True,
     )
-    with Judges(autograder, mnist, options, size=2) as judges, ThreadPoolExecutor(2) as pool:
+    with Judges(autograder, data, options, size=2) as judges, ThreadPoolExecutor(2) as pool:
         grades = pool.map(judges.grade, notebooks.values())
         return dict(zip(notebooks, grades, strict=True))
 

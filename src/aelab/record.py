@@ -24,6 +24,11 @@ SCORED = (GRADED, REVIEW)  # rows with autograded scores
 PAGE_ORDER = (GRADED, REVIEW, ERRORED, UNREADABLE, NOT_A_NOTEBOOK, NOT_GRADED)
 
 
+def key_of_test(question: str, name: str) -> str:
+    """A test's name, unique across the assignment: ``q3/test_train_autoencoder_early_stopping``."""
+    return f"{question}/{name}"
+
+
 @dataclass
 class NotebookGrade:
     """What grading one notebook found (the judge's answer, as plain data)."""

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from aelab.lab import Lab, lab_from_json
+from aelab.record import key_of_test
 
 LAB_MEMBER = "lab.json"  # the lab's description (see aelab.lab), written by aelab build
 SCAFFOLD_MEMBER = "scaffold.json"  # the student notebook's code cells, as handed out
@@ -60,7 +61,7 @@ class TestSpec:
     @property
     def key(self) -> str:
         """Unique name across the assignment, e.g. ``q3/test_train_autoencoder_early_stopping``."""
-        return f"{self.question}/{self.function}"
+        return key_of_test(self.question, self.function)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ ENGINE_S = 30.0  # for a `docker` command that only asks the engine something
 
 
 def docker_command(
-    image: str, name: str, mnist: Path | None, env: dict[str, str], limits: Limits, cpus: float
+    image: str, name: str, data: Path | None, env: dict[str, str], limits: Limits, cpus: float
 ) -> list[str]:
     """``docker run`` for the worker: no network, not root, read-only, capped.
 
@@ -49,8 +49,8 @@ def docker_command(
     command += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
     command += ["--tmpfs", f"/tmp:rw,size={size},mode=1777", "--shm-size", size]
     command += ["--tmpfs", f"{HOME}:rw,size={size},uid=65534,gid=65534,mode=700"]
-    if mnist is not None:
-        command += ["-v", f"{mnist}:{HOME}/data:ro"]
+    if data is not None:
+        command += ["-v", f"{data}:{HOME}/data:ro"]
     command += ["-v", f"{STUDENT_SIDE}:{INSIDE}/student_side:ro"]
     command += ["-w", HOME]
     for key, value in sorted(env.items()):

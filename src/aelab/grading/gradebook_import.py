@@ -94,40 +94,42 @@ def plan_changes(
         old = gradebook.cell(user_id, column)
         score = scores.get(user_id)
         if score is None:
-            new, why = old, "no autograded score: cell kept as exported"
+            new, why, held = old, "no autograded score: cell kept as exported", ""
         else:
-            new, why = _cell(user_id, old, score, previous.get(user_id), rules, possible)
-        changes[user_id] = Change(user_id, record["Student"], old, new, why)
+            new, why, held = _cell(user_id, old, score, previous.get(user_id), rules, possible)
+        changes[user_id] = Change(user_id, record["Student"], old, new, why, held=held)
     for group, members in sorted(rules.groups.items()):
         _as_one_unit(group, [changes[m] for m in members if m in changes], changes)
     return list(changes.values())
 
 
-def _cell(user_id, old, score, earlier, rules, possible) -> tuple[str, str]:
-    """The new cell of one student with a score, and why."""
+def _cell(user_id, old, score, earlier, rules, possible) -> tuple[str, str, str]:
+    """The new cell of one student with a score, why, and what it holds that is kept."""
     value = f"{score:g}"
     ours = _ours(old, earlier, user_id in rules.late, rules.policy, possible)
     late = bool(ours) and not same_score(old, earlier)
     if old.upper() == EXCUSED:
-        return old, f"excused in Canvas: kept (autograded {value})"
+        return old, f"excused in Canvas: kept (autograded {value})", EXCUSED
     if old == NOT_ASSIGNED:
-        return old, (
-            f"N/A in the export (not assigned to this student, or anonymous grades not posted): "
+        why = (
+            "N/A in the export (not assigned to this student, or anonymous grades not posted): "
             f"kept (autograded {value})"
         )
+        return old, why, ""
     if same_score(old, value) or (ours and same_score(earlier, value)):
-        return old, f"unchanged ({ours})" if ours else "unchanged"
+        return old, f"unchanged ({ours})" if ours else "unchanged", ""
     if old in ("", "-"):
-        return value, "autograded"
+        return value, "autograded", ""
     if ours:
         again = "; Canvas deducts its late penalty from the new score" if late else ""
-        return value, f"regraded ({ours}{again})"
+        return value, f"regraded ({ours}{again})", ""
     missing = rules.policy.missing_score(possible)
     if missing is not None and earlier is None and same_score(old, f"{missing:g}"):
-        return value, "replaces the score Canvas's missing policy filled in (--missing-grade)"
+        return value, "replaces the score Canvas's missing policy filled in (--missing-grade)", ""
     if rules.replace_existing:
-        return value, "replaces a grade set in Canvas (--replace-existing)"
-    return old, f"{HAND_SET}: kept (autograded {value}; --replace-existing){_hint(old, earlier)}"
+        return value, "replaces a grade set in Canvas (--replace-existing)", ""
+    why = f"{HAND_SET}: kept (autograded {value}; --replace-existing){_hint(old, earlier)}"
+    return old, why, HAND_SET
 
 
 def _ours(old: str, earlier: str | None, late: bool, policy: LatePolicy, possible: float) -> str:
@@ -163,7 +165,7 @@ def _as_one_unit(group: str, members: list[Change], changes: dict[str, Change]) 
     the group's grade, so it keeps the whole group's cells unless --replace-existing.
     """
     values = {c.new for c in members if c.kind in ("set", "changed")}
-    held = [c for c in members if c.why.startswith(HAND_SET)]
+    held = [c for c in members if c.held == HAND_SET]
     for change in members:
         changes[change.user_id] = replace(change, group=group)
     if not values:
@@ -175,7 +177,9 @@ def _as_one_unit(group: str, members: list[Change], changes: dict[str, Change]) 
             f"the group's cells are kept (autograded {values.pop()}; --replace-existing)"
         )
         for change in members:
-            changes[change.user_id] = replace(change, new=change.old, why=why, group=group)
+            changes[change.user_id] = replace(
+                change, new=change.old, why=why, group=group, held=HAND_SET
+            )
 
 
 def _rows(changes: list[Change]) -> list[list[str]]:
@@ -232,8 +236,8 @@ def remove_import(out: Path) -> None:
 def summary_line(changes: list[Change]) -> str:
     """``"N grades set, M changed, 0 cleared; K kept as set in Canvas, E excused kept"``."""
     count = {kind: sum(c.kind == kind for c in changes) for kind in ("set", "changed", "cleared")}
-    held = sum(c.kind == "kept" and HAND_SET in c.why for c in changes)
-    excused = sum(c.kind == "kept" and c.why.startswith("excused") for c in changes)
+    held = sum(c.kind == "kept" and c.held == HAND_SET for c in changes)
+    excused = sum(c.kind == "kept" and c.held == EXCUSED for c in changes)
     return (
         f"{count['set']} grades set, {count['changed']} changed, {count['cleared']} cleared; "
         f"{held} kept as set in Canvas, {excused} excused kept"

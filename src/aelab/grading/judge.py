@@ -54,8 +54,6 @@ STARTUP_S = 120.0  # Python, torch and IPython starting in a fresh sandbox
 FIRST_ANSWER_S = 20.0  # for the first request after the cells (the doubles): no code of theirs
 JUDGE_MEMORY = 4 * 2**30  # bytes of address space for a judge (it needs under 1 GB)
 ATTEMPTS = 4  # sandbox starts per notebook: the first, and one per hanging cell or test
-CAP_MARKER = "EPOCH_CAP"  # cells that use the lab's epoch cap are its long training runs
-TIME_MESSAGE = "The test ran out of time: does your code finish (e.g. respect num_epochs)?"
 CRASH_MESSAGE = "Your code stopped the test's process (it crashed, or used too much memory)."
 NOT_RUN = "The test was not run: the notebook interfered with the grader."
 
@@ -109,23 +107,25 @@ class _Progress:
 class Judge:
     """Grades notebooks with one autograder's checks (imported once)."""
 
-    def __init__(self, autograder: Autograder, mnist: Path | None, options: RunOptions) -> None:
-        self.autograder, self.mnist, self.options = autograder, mnist, options
+    def __init__(self, autograder: Autograder, data: Path | None, options: RunOptions) -> None:
+        self.autograder, self.data, self.options = autograder, data, options
+        self.time_message = autograder.lab.time_message
         self._folder = tempfile.TemporaryDirectory(prefix="aelab-checks-")
         self.checks = load_checks(autograder, Path(self._folder.name))
 
     def grade(self, cells: list[tuple[int, str]]) -> NotebookGrade:
         """Run ``cells`` in sandboxes and judge them with every test of the autograder."""
         started = time.monotonic()
-        review = [finding.describe() for finding in scan_cells(cells)]
+        checks = self.autograder.lab.checks_module
+        review = [finding.describe() for finding in scan_cells(cells, checks)]
         progress = _Progress(seed=secrets.randbits(31))
         until = started + self.options.timeout
         for _attempt in range(ATTEMPTS):
             env = environment(
-                self.options.epoch_cap, self.options.threads, f"{HOME}/data" if self.mnist else None
+                self.options.epoch_cap, self.options.threads, f"{HOME}/data" if self.data else None
             )
             sandbox = Sandbox(
-                self.options.isolation, self.mnist, env, self.options.limits, self.options.image
+                self.options.isolation, self.data, env, self.options.limits, self.options.image
             )
             pipes = Pipes(sandbox.process.stdin, sandbox.process.stdout)
             try:
@@ -152,7 +152,7 @@ class Judge:
         stopped = self._run_cells(pipes, _left(cells, progress), progress, until, started)
         if stopped is not None:
             return stopped
-        student = Sandboxed(pipes, str(self.mnist) if self.mnist else None, self.options.instructor)
+        student = Sandboxed(pipes, str(self.data) if self.data else None, self.options.instructor)
         try:
             student.deadline = time.monotonic() + FIRST_ANSWER_S
             try:
@@ -176,7 +176,7 @@ class Judge:
         options = self.options
         return {
             "cells": [{"index": i, "source": s} for i, s in _left(cells, progress)],
-            "cap_marker": CAP_MARKER,
+            "cap_marker": self.autograder.lab.cap_marker,
             "batch_cap": options.batch_cap if options.epoch_cap is not None else None,
             "cell_timeout": options.cell_timeout,
             "limits": worker_limits(options),
@@ -243,9 +243,9 @@ class Judge:
                 check(student, *test.arguments)
             verdict: dict[str, Any] = {"passed": True}
         except (OutOfTime, JudgeOutOfTime):
-            verdict = {"passed": False, "error": "TimeLimit", "message": TIME_MESSAGE}
+            verdict = {"passed": False, "error": "TimeLimit", "message": self.time_message}
         except SandboxGone as gone:
-            message = {"stuck": TIME_MESSAGE, "ended": CRASH_MESSAGE}.get(gone.why, NOT_RUN)
+            message = {"stuck": self.time_message, "ended": CRASH_MESSAGE}.get(gone.why, NOT_RUN)
             verdict = {"passed": False, "error": "TimeLimit", "message": message}
             progress.verdicts[test.key] = verdict
             raise
@@ -312,7 +312,7 @@ class Judge:
                 grade.scores[test.question] += test.points
             elif verdict is None or verdict.get("error") == "TimeLimit":
                 late.append(test.question)
-            message = (verdict or {}).get("message", TIME_MESSAGE)
+            message = (verdict or {}).get("message", self.time_message)
             grade.tests.append(
                 {
                     "name": test.function,
@@ -387,8 +387,8 @@ def main() -> None:
     # cap on the judge's own memory (its sandboxes set their own).
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (JUDGE_MEMORY, hard))
-    mnist = Path(setup["mnist"]) if setup.get("mnist") else None
-    judge = Judge(read_autograder(Path(setup["autograder"])), mnist, options)
+    data = Path(setup["data"]) if setup.get("data") else None
+    judge = Judge(read_autograder(Path(setup["autograder"])), data, options)
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
     for line in requests:

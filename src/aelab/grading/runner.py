@@ -178,11 +178,11 @@ class _JudgeProcess:
 class Judges:
     """Trusted judge processes, one per notebook graded at once; use ``with``."""
 
-    def __init__(self, autograder: Path, mnist: Path | None, options: RunOptions, size: int):
+    def __init__(self, autograder: Path, data: Path | None, options: RunOptions, size: int):
         self.options = options
         self.setup = {
             "autograder": str(autograder),
-            "mnist": str(mnist) if mnist else None,
+            "data": str(data) if data else None,
             "options": asdict(options),
         }
         self.size, self.idle, self.started = size, queue.Queue(), []
@@ -240,9 +240,9 @@ class Judges:
 
 
 def grade_notebook(
-    notebook: nbformat.NotebookNode, autograder: Any, mnist: Path | None, options: RunOptions
+    notebook: nbformat.NotebookNode, autograder: Any, data: Path | None, options: RunOptions
 ) -> NotebookGrade:
     """Grade one notebook with a judge of its own (``autograder``: read, or its path)."""
     path = Path(getattr(autograder, "path", autograder))
-    with Judges(path, mnist, options, size=1) as judges:
+    with Judges(path, data, options, size=1) as judges:
         return judges.grade(notebook)

@@ -65,8 +65,8 @@ def bwrap_missing_message() -> str:
     )
 
 
-def bwrap_command(mnist: Path | None, env: dict[str, str], limits: Limits) -> list[str]:
-    """The ``bwrap`` command line that runs the worker, with ``mnist`` (unpacked) if given."""
+def bwrap_command(data: Path | None, env: dict[str, str], limits: Limits) -> list[str]:
+    """The ``bwrap`` command line that runs the worker, with ``data`` (unpacked) if given."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     command += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/lib", "/lib32", "/lib64", "/sbin"):
@@ -84,8 +84,8 @@ def bwrap_command(mnist: Path | None, env: dict[str, str], limits: Limits) -> li
     for prefix in sorted({sys.base_prefix, sys.prefix}):  # Python and its virtual environment
         if not prefix.startswith("/usr/"):
             command += ["--ro-bind", prefix, prefix]
-    if mnist is not None:
-        command += ["--ro-bind", str(mnist), f"{HOME}/data"]
+    if data is not None:
+        command += ["--ro-bind", str(data), f"{HOME}/data"]
     command += ["--ro-bind", str(STUDENT_SIDE), f"{INSIDE}/student_side"]
     command += ["--remount-ro", "/", "--chdir", HOME]
     command += ["--uid", "65534", "--gid", "65534", "--clearenv"]
@@ -100,7 +100,7 @@ class Sandbox:
     def __init__(
         self,
         isolation: str,
-        mnist: Path | None,
+        data: Path | None,
         env: dict[str, str],
         limits: Limits,
         image: str = "",
@@ -113,20 +113,20 @@ class Sandbox:
         self._folder: Path | None = None
         cpus = max(1, int(env.get("OMP_NUM_THREADS", "1")))
         if isolation == "bwrap":
-            command, cwd = bwrap_command(mnist, env, limits), None
+            command, cwd = bwrap_command(data, env, limits), None
             launch = {"PATH": os.environ.get("PATH", "")}  # bwrap sets the worker's own
             self.cgroup = Cgroup.make(self.name, limits, cpus)
             if self.cgroup is not None:
                 command = self.cgroup.enter(command)
         elif isolation == "docker":
-            command = container.docker_command(image, self.name, mnist, env, limits, cpus)
+            command = container.docker_command(image, self.name, data, env, limits, cpus)
             cwd, launch = None, container.client_env()  # the docker command's, not the worker's
         else:  # no isolation: a folder of its own and the same worker
             self._folder = Path(tempfile.mkdtemp(prefix="aelab-unsafe-"))
             env = {**env, "HOME": str(self._folder), "TMPDIR": str(self._folder)}
             env["PYTHONPATH"] = str(STUDENT_SIDE.parent)
-            if mnist is not None:
-                (self._folder / "data").symlink_to(mnist)
+            if data is not None:
+                (self._folder / "data").symlink_to(data)
                 env["AELAB_DATA_ROOT"] = str(self._folder / "data")
             command, cwd, launch = [sys.executable, *WORKER], self._folder, env
         self.process = subprocess.Popen(

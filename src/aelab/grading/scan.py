@@ -25,7 +25,7 @@ MODULES = {
     "ctypes", "cffi", "gc", "subprocess", "multiprocessing", "threading", "_thread", "signal",
     "socket", "pty", "importlib", "builtins", "marshal", "pickle", "dill", "cloudpickle",
     "resource", "mmap", "fcntl", "pwd", "sysconfig", "code", "codeop", "atexit", "faulthandler",
-    "inspect", "traceback", "otter", "lab_checks", "aelab", "IPython", "ipykernel", "urllib",
+    "inspect", "traceback", "otter", "aelab", "IPython", "ipykernel", "urllib",
     "requests", "http", "asyncio", "shutil", "posix", "runpy", "zipimport", "sqlite3",
     "student_side",
 }  # fmt: skip
@@ -64,7 +64,7 @@ CODE_MAGICS = {"time", "timeit", "capture"}
 _IPYTHON = TransformerManager()
 PATHS = re.compile(
     r"/proc|/sys/|/dev/|/home|/root|/etc|/tmp|/opt|\.\./|~/|\.ssh|tests/|results\.(json|pkl)|"
-    r"otter|autograder|gradebook|lab_checks|\.zip\b",
+    r"otter|autograder|gradebook|\.zip\b",
     re.IGNORECASE,
 )
 
@@ -83,15 +83,32 @@ class Finding:
         return f"cell {self.cell}, line {self.line}: {self.reason} ({self.code[:120]})"
 
 
-def scan_cells(cells: list[tuple[int, str]]) -> list[Finding]:
-    """Findings in the given ``(cell index, source)`` pairs, in order."""
+@dataclass(frozen=True)
+class _Rules:
+    """What this lab's cells may not name: the modules and paths above, and its checks."""
+
+    modules: frozenset[str]
+    paths: re.Pattern
+
+
+def scan_cells(cells: list[tuple[int, str]], checks: str = "") -> list[Finding]:
+    """Findings in the given ``(cell index, source)`` pairs, in order.
+
+    ``checks``: the lab's checks module (``lab.toml``), which no answer imports or names.
+    """
+    rules = _Rules(
+        frozenset(MODULES | {checks} - {""}),
+        re.compile(f"{PATHS.pattern}|{re.escape(checks)}" if checks else PATHS.pattern, re.I),
+    )
     findings = []
     for index, source in cells:
-        findings += _scan(index, source)
+        findings += _scan(index, source, rules)
     return findings
 
 
-def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> list[Finding]:
+def _scan(
+    index: int, source: str, rules: _Rules, offset: int = 0, in_magic: bool = False
+) -> list[Finding]:
     """Findings in one cell (or in code a magic runs, ``offset`` lines into its cell)."""
     lines = source.splitlines()
     first = lines[0].strip() if lines else ""
@@ -121,7 +138,7 @@ def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> l
         if name in CODE_MAGICS and code is not None:
             cell_magic = kind == "run_cell_magic"
             lines_before = offset + (node.lineno if cell_magic else node.lineno - 1)
-            nested += _scan(index, code, lines_before, in_magic=True)
+            nested += _scan(index, code, rules, lines_before, in_magic=True)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     # `import os as _o`: `_o.write` is `os.write`
     aliases = {
@@ -136,12 +153,12 @@ def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> l
             continue
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.split(".")[0] in MODULES:
+                if alias.name.split(".")[0] in rules.modules:
                     flag(node, f"imports {alias.name}")
         elif isinstance(node, ast.ImportFrom):
             module = (node.module or "").split(".")[0]
             forbidden = NAMES | BUILTINS | MODULE_NAMES.get(module, set())
-            if module in MODULES or node.level:
+            if module in rules.modules or node.level:
                 flag(node, f"imports from {node.module}")
             elif any(alias.name in forbidden for alias in node.names):
                 flag(node, f"imports {', '.join(a.name for a in node.names)} from {module}")
@@ -176,7 +193,7 @@ def _scan(index: int, source: str, offset: int = 0, in_magic: bool = False) -> l
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and PATHS.search(node.value)
+            and rules.paths.search(node.value)
             and not _is_prose(node.value)
         ):
             flag(node, "names a path or file of the grader")

@@ -11,7 +11,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from aelab.record import GRADED
+from aelab.record import GRADED, key_of_test
 
 TOP_MESSAGES = 8  # distinct failure messages listed per test
 SLOWEST = 5
@@ -146,4 +146,4 @@ def _timing(timed: list[dict]) -> dict[str, Any]:
 
 
 def _key(verdict: dict) -> str:
-    return f"{verdict['question']}/{verdict['name']}"
+    return key_of_test(verdict["question"], verdict["name"])
