@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from aelab.cli import build_parser
 from aelab.grading.runner import RunOptions
 from aelab.grading.sandbox import Limits
@@ -17,12 +19,19 @@ def _table():
     return {option: default.strip() for option, default in rows}
 
 
-def test_readme_lists_every_grade_option_with_its_default():
-    grade = build_parser()._subparsers._group_actions[0].choices["grade"]
-    options = {a.option_strings[-1]: a for a in grade._actions if a.option_strings}
-    options.pop("--help")
+def _grade_options(capsys) -> tuple[set[str], dict]:
+    """The options `aelab grade --help` lists, and the defaults a plain command line gets."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["grade", "--help"])
+    listed = set(re.findall(r"^  (?:-\w, )?(--[\w-]+)", capsys.readouterr().out, re.MULTILINE))
+    defaults = vars(build_parser().parse_args(["grade", "submissions.zip"]))
+    return listed - {"--help"}, {f"--{k.replace('_', '-')}": v for k, v in defaults.items()}
+
+
+def test_readme_lists_every_grade_option_with_its_default(capsys):
+    options, defaults = _grade_options(capsys)
     table = _table()
-    assert set(table) == set(options)
+    assert set(table) == options
     numbers = {
         "--timeout": RunOptions.timeout,
         "--cell-timeout": RunOptions.cell_timeout,
@@ -31,9 +40,9 @@ def test_readme_lists_every_grade_option_with_its_default():
     }
     for option, value in numbers.items():
         assert float(table[option]) == value, option
-    assert options["--test-timeout"].default == RunOptions.test_timeout
-    assert options["--memory-gb"].default == Limits.memory_gb
-    assert table["--out"] == f"`{options['--out'].default}`"
-    assert table["--autograder"] == f"`{options['--autograder'].default}`"
+    assert defaults["--test-timeout"] == RunOptions.test_timeout
+    assert defaults["--memory-gb"] == Limits.memory_gb
+    assert table["--out"] == f"`{defaults['--out']}`"
+    assert table["--autograder"] == f"`{defaults['--autograder']}`"
     for flag in ("--full-length", "--replace-existing", "--unsafe-no-sandbox"):
-        assert table[flag] == "off" and options[flag].default is False
+        assert table[flag] == "off" and defaults[flag] is False

@@ -11,7 +11,7 @@ from aelab.grading.inside import INSIDE, STUDENT_SIDE, environment
 from aelab.grading.judge import worker_limits
 from aelab.grading.limits import Limits
 from aelab.grading.runner import RunOptions
-from aelab.grading.sandbox import bwrap_available, bwrap_command
+from aelab.grading.sandbox import bwrap_available, bwrap_command, bwrap_missing_message
 from aelab.grading.scan import scan_cells
 
 
@@ -69,9 +69,21 @@ def test_only_bubblewrap_sets_a_per_user_process_limit():
         assert limits["RLIMIT_AS"] == 6 * 2**30
 
 
-@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is installed by make test")
-def test_bwrap_works_here():
+def _fake_bwrap(folder: Path, status: int) -> str:
+    """A PATH whose only ``bwrap`` exits with ``status`` (as one refused user namespaces)."""
+    (folder / "bwrap").write_text(f"#!/bin/sh\nexit {status}\n")
+    (folder / "bwrap").chmod(0o755)
+    return str(folder)
+
+
+def test_bwrap_counts_as_available_only_when_it_can_make_a_sandbox(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert not bwrap_available()  # not installed
+    monkeypatch.setenv("PATH", _fake_bwrap(tmp_path, 1))
+    assert not bwrap_available()  # installed, but user namespaces are refused here
+    monkeypatch.setenv("PATH", _fake_bwrap(tmp_path, 0))
     assert bwrap_available()
+    assert "apt-get install -y bubblewrap" in bwrap_missing_message()
 
 
 @pytest.mark.parametrize(
