@@ -72,8 +72,10 @@ def _grade(args: argparse.Namespace) -> int:
     from aelab.grading.pipeline import GradingError, grade_submissions
 
     try:
-        options, gradebook, column = _grading_inputs(args)
-        summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
+        options, gradebook, column, autograder = _grading_inputs(args)
+        summary = grade_submissions(
+            args.submissions, args.out, options, gradebook, column, autograder=autograder
+        )
     except GradingError as error:  # every input problem ends here, before any output
         print(f"{error}\nNothing was written.", file=sys.stderr)
         return 1
@@ -86,7 +88,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _grading_inputs(args: argparse.Namespace):
-    """The run's options, gradebook and column from the command line.
+    """The run's options, gradebook, column and autograder from the command line.
 
     Raises ``GradingError`` when an input is missing or wrong; a points mismatch is printed
     at once (the run is long).
@@ -149,7 +151,7 @@ def _grading_inputs(args: argparse.Namespace):
         groups=groups,
         policy=LatePolicy(args.late_deduction, args.late_lowest, args.missing_grade),
     )
-    return options, gradebook, column
+    return options, gradebook, column, autograder
 
 
 def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column: str | None):

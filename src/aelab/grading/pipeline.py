@@ -128,10 +128,14 @@ def grade_submissions(
     gradebook: Gradebook | None = None,
     column: str | None = None,
     progress: bool = True,
+    autograder: Autograder | None = None,
 ) -> Summary:
-    """Grade every submission in ``source`` (a Canvas zip or folder) into ``out``."""
+    """Grade every submission in ``source`` (a Canvas zip or folder) into ``out``.
+
+    ``autograder``: ``options.autograder_zip`` when the caller has read it already.
+    """
     started = time.perf_counter()
-    autograder = open_autograder(options.autograder_zip)
+    autograder = autograder or open_autograder(options.autograder_zip)
     run = replace(options.run, threads=max(1, (os.cpu_count() or 1) // max(1, options.workers)))
     students = gradebook.students() if gradebook else {}
     user_ids = set(students) or None
