@@ -1,11 +1,10 @@
 """What a grading run writes: results.csv, feedback pages, and the zip Canvas takes them back in.
 
-Feedback pages are self-contained HTML that fetches nothing (they open offline, in Canvas too):
-a Content-Security-Policy allows only the page's own style and embedded images, and a
-student's Markdown image is shown only when embedded (``data:``). A hidden test shows by name
-and with its message as the grader rendered it (see ``autograder.message``); a submission put
-up for review says so without saying what was found. Every CSV cell that comes from a student
-is made inert for spreadsheets (``aelab.text.spreadsheet_cell``).
+Feedback pages (``templates/feedback.html``) fetch nothing (``aelab.pages``), and a student's
+Markdown image is shown only when embedded (``data:``). A hidden test shows by name and with
+its message as the grader rendered it (see ``autograder.message``); a submission put up for
+review says so without saying what was found. Every CSV cell that comes from a student is
+made inert for spreadsheets (``aelab.text.spreadsheet_cell``).
 """
 
 from __future__ import annotations
@@ -20,21 +19,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mistune
+from markupsafe import Markup
 
 from aelab.canvas import comment_file_name
 from aelab.grading.autograder import Autograder
+from aelab.pages import render, sanitised_html
 from aelab.record import GRADED, PAGE_ORDER, RECORD, REVIEW, SCORED, Row
 from aelab.text import spreadsheet_cell
 
-# no request leaves the page: inline style and embedded (data:) images only
-CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
-       line-height: 1.45; color: #1b1b1b; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .25rem .6rem; }
-.passed { color: #176317; } .failed { color: #a11010; } .muted { color: #666; }
-blockquote { border-left: 4px solid #ddd; margin: .5rem 0; padding: .2rem .8rem; }
-"""
 GSI_ONLY = ("for review", "for the GSI")  # parts of a row's reason students do not see
 
 
@@ -51,31 +43,16 @@ class _Offline(mistune.HTMLRenderer):
 _markdown = mistune.create_markdown(escape=True, renderer=_Offline(escape=True))
 
 
-def page(title: str, body: str) -> str:
-    """A self-contained HTML page that fetches nothing."""
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_POLICY}"><title>'
-        f"{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
-    )
-
-
-def write_page(path: Path, title: str, body: str) -> None:
-    """Write ``page(title, body)`` to ``path``, whatever characters it holds."""
-    path.write_text(page(title, body), encoding="utf-8", errors="replace")
-
-
-def markdown(text: str) -> str:
+def markdown(text: str) -> Markup:
     """A student's Markdown as HTML, their own HTML escaped, nothing fetched."""
-    return _markdown(text)
+    return sanitised_html(_markdown(text))
 
 
 @dataclass(frozen=True)
 class WrittenPart:
     """A row's written answers as its feedback shows them."""
 
-    html: str = ""
+    html: str = ""  # Markup from ``written.feedback_section``; a plain string shows as text
     points: float | None = None  # once every answer is scored
     possible: float = 0.0
 
@@ -124,72 +101,6 @@ def write_record(out: Path, rows: list[Row], autograder: Autograder) -> None:
         "rows": [asdict(row) for row in rows],
     }
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-
-
-def feedback_body(row: Row, written: WrittenPart | None = None, others: list[Row] = ()) -> str:
-    """The feedback for one submission: what happened, scores, each test, written answers.
-
-    ``others``: the student's other files, each with what became of it.
-    """
-    written = written or WrittenPart()
-    parts = [f"<p>File: {html.escape(row.file)}{' (late)' if row.late else ''}</p>"]
-    if row.status == REVIEW:
-        parts.append(
-            "<p><strong>Your submission is being reviewed by your GSI</strong> before its score "
-            "is entered. You will hear from them.</p>"
-        )
-    elif row.status != GRADED:
-        parts.append(
-            f"<p>Status: <strong>{html.escape(row.status)}</strong>. "
-            f"{html.escape(_student_reason(row.reason))}</p>"
-        )
-    if others:
-        parts.append("<p>Other files in your submission:</p><ul>")
-        parts += [
-            f"<li>{html.escape(o.file)}: {html.escape(_student_reason(o.reason))}</li>"
-            for o in others
-        ]
-        parts.append("</ul>")
-    if row.team:
-        team = ", ".join(f"{p['name']} ({p['canvas_id']})" for p in row.team)
-        parts.append(f"<p>Team: {html.escape(team)}</p>")
-    if row.status == GRADED and row.scores:
-        total, possible = sum(row.scores.values()), sum(row.max_scores.values())
-        parts.append(_total(total, possible, written))
-        parts.append(f"<h2>Autograded: {total:g} / {possible:g}</h2>")
-        parts.append("<table><tr><th>Question</th><th>Score</th><th>Out of</th></tr>")
-        parts += [
-            f"<tr><td>{q}</td><td>{row.scores[q]:g}</td><td>{row.max_scores.get(q, 0):g}</td></tr>"
-            for q in row.scores
-        ]
-        parts.append("</table>")
-        for question in row.scores:
-            parts.append(f"<h3>{question}</h3><ul>")
-            for test in (t for t in row.tests if t["question"] == question):
-                mark = "passed" if test["passed"] else "failed"
-                kind = "hidden" if test["hidden"] else "public"
-                message = "" if test["passed"] else f": {html.escape(test['message'])}"
-                parts.append(
-                    f'<li><span class="{mark}">{mark}</span> <code>{test["name"]}</code> '
-                    f'<span class="muted">({kind} test, {test["points"]:g} pt)</span>{message}</li>'
-                )
-            parts.append("</ul>")
-    parts.append(written.html)
-    return "\n".join(parts)
-
-
-def _total(autograded: float, possible: float, written: WrittenPart) -> str:
-    """The overall total, with the written points once they are all scored."""
-    if written.points is not None:
-        total, out_of = autograded + written.points, possible + written.possible
-        return f"<h2>Total: {total:g} / {out_of:g}</h2>"
-    if written.possible:
-        return (
-            f"<h2>Total so far: {autograded:g} / {possible + written.possible:g}</h2>"
-            f'<p class="muted">The written answers ({written.possible:g} points) are not all '
-            "graded yet.</p>"
-        )
-    return f"<h2>Total: {autograded:g} / {possible:g}</h2>"
 
 
 def _student_reason(reason: str) -> str:
@@ -269,9 +180,18 @@ def write_feedback(
     with upload:
         for user_id, student in student_pages(rows).items():
             row = student.row
-            body = feedback_body(row, written(row) if written else None, student.others)
             name = _name(user_id, row, students)
-            text = page(f"{title}: feedback for {name}", body).encode("utf-8", "replace")
+            text = render(
+                "feedback.html",
+                title=f"{title}: feedback for {name}",
+                row=row,
+                graded=row.status == GRADED,
+                under_review=row.status == REVIEW,
+                reason=_student_reason(row.reason),
+                others=[(o.file, _student_reason(o.reason)) for o in student.others],
+                team=", ".join(f"{p['name']} ({p['canvas_id']})" for p in row.team),
+                written=written(row) if written else WrittenPart(),
+            ).encode("utf-8", "replace")
             slug = re.sub(r"[^a-z0-9]", "", name.lower()) or "student"
             (folder / f"{slug}_{user_id}.html").write_bytes(text)
             if student.attachment:

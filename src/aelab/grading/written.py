@@ -11,13 +11,15 @@ keeps an autograded-only total, and the summary says how many answers wait.
 from __future__ import annotations
 
 import csv
-import html
 import re
 from pathlib import Path
 
+from markupsafe import Markup
+
 from aelab.grading.autograder import WrittenQuestion
-from aelab.grading.outputs import markdown, write_page
+from aelab.grading.outputs import markdown
 from aelab.html_export import sanitised
+from aelab.pages import render, sanitised_html
 from aelab.record import SCORED, Row
 from aelab.submissions import WrittenAnswer
 from aelab.text import from_spreadsheet_cell, spreadsheet_cell
@@ -42,15 +44,16 @@ def answers_of(
     return found
 
 
-def shown(answer: WrittenAnswer) -> str:
-    """An answer as the pages show it ("" if blank).
+def shown(answer: WrittenAnswer) -> Markup:
+    """An answer as the pages show it (empty if blank).
 
     Markdown from a notebook is rendered with its HTML escaped; an HTML export's answer is
     sanitised HTML already, and is sanitised again.
     """
     if not answer.answer.strip():
-        return ""
-    return (sanitised(answer.answer) if answer.html else markdown(answer.answer)).strip()
+        return Markup()
+    text = sanitised_html(sanitised(answer.answer)) if answer.html else markdown(answer.answer)
+    return text.strip()
 
 
 def _words(text: str) -> str:
@@ -162,36 +165,31 @@ def write_pages(folder: Path, rows: list[Row], questions: list[WrittenQuestion],
     """One page per question: the reference answer, then every answer, identical ones grouped."""
     folder.mkdir(parents=True, exist_ok=True)
     for question in questions:
-        groups: dict[str, list[Row]] = {}
+        groups: dict[str, list[str]] = {}
         for row in _gradable(rows):
             answer = shown(answers_of(questions, row.answers)[question.name])
-            groups.setdefault(answer, []).append(row)  # the same on the page: one group
-        parts = [
-            f"<h2>{question.name} ({question.points:g} points)</h2>",
-            markdown(question.prompt),
-            "<h3>Reference answer and rubric</h3>",
-            f"<blockquote>{markdown(question.reference)}</blockquote>",
-            f"<h3>{sum(len(g) for g in groups.values())} answers, {len(groups)} different</h3>",
-        ]
-        for answer, people in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
-            who = ", ".join(html.escape(f"{r.student} ({r.user_id})") for r in people)
-            text = answer or '<p class="muted"><em>(blank)</em></p>'
-            same = f" — {len(people)} identical answers" if len(people) > 1 else ""
-            parts.append(f"<hr><p><strong>{who}</strong>{same}</p>{text}")
-        write_page(folder / f"{question.name}.html", f"{title}: {question.name}", "\n".join(parts))
+            # the same on the page: one group
+            groups.setdefault(answer, []).append(f"{row.student} ({row.user_id})")
+        text = render(
+            "written.html",
+            title=f"{title}: {question.name}",
+            question=question,
+            prompt=markdown(question.prompt),
+            reference=markdown(question.reference),
+            count=sum(len(people) for people in groups.values()),
+            groups=sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])),
+        )
+        (folder / f"{question.name}.html").write_text(text, encoding="utf-8", errors="replace")
 
 
-def feedback_section(row: Row, questions: list[WrittenQuestion], scores: dict) -> str:
+def feedback_section(row: Row, questions: list[WrittenQuestion], scores: dict) -> Markup:
     """The written answers in a student's feedback, with the scores and comments given."""
     if not questions:
-        return ""
+        return Markup()
     answers = answers_of(questions, row.answers)
-    parts = ["<h2>Written answers</h2>"]
-    for question in questions:
-        score, comment = scores.get((row.user_id, question.name), (None, ""))
-        given = "not graded yet" if score is None else f"{score:g} / {question.points:g}"
-        parts.append(f"<h3>{markdown(question.prompt)}</h3><p><em>{given}</em></p>")
-        parts.append(f"<blockquote>{shown(answers[question.name]) or '(no answer)'}</blockquote>")
-        if comment:
-            parts.append(f"<p>Comment: {html.escape(comment)}</p>")
-    return "\n".join(parts)
+    items = [
+        (markdown(q.prompt), q.points, shown(answers[q.name]),
+         *scores.get((row.user_id, q.name), (None, "")))  # the score and comment, if any
+        for q in questions
+    ]  # fmt: skip
+    return render("written_answers.html", items=items)
