@@ -16,7 +16,8 @@ import nbformat
 
 _PLACEHOLDER = re.compile(r"^\s*(?:\.\.\.|[\w.\[\]'\", ]+=\s*\.\.\.)\s*$", re.MULTILINE)
 _CHECK_CALL = re.compile(r"^\s*grader\.check\(")
-_PROMPT = re.compile(r"^#{1,4} Problem \d+|_Points:_", re.MULTILINE)
+# a numbered part's heading ("### Problem 3", "## Question 2: …"), or the line giving its points
+_PROMPT = re.compile(r"^#{1,4} \w+ \d+\b|_Points:_", re.MULTILINE)
 _SETUP = re.compile(r"^\s*grader\s*=\s*otter\.Notebook\(", re.MULTILINE)
 _SUBMISSION = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
 _TEAM = re.compile(r"^\s*TEAM\s*=")
@@ -63,7 +64,7 @@ def cell_role(cell: nbformat.NotebookNode) -> str | None:
     """The cell's role (a key of ``ADVICE``), or ``None`` for cells with no lock rule.
 
     Answers: what otter tagged as a response and code with otter's ``...`` placeholders;
-    the ``TEAM`` cell. Prompts: a problem's heading or the cell that shows its points. Checks:
+    the ``TEAM`` cell. Prompts: a numbered part's heading or the cell that shows its points. Checks:
     ``grader.check``. Set-up: ``grader = otter.Notebook(...)``. Submission: ``grader.export``.
     """
     tags = cell.metadata.get("tags", [])
