@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "notebooks")]
+LAB = ROOT / "notebooks" / "autoencoders_mnist"  # the lab benchmarked: its folder
+sys.path[:0] = [str(ROOT / "tests"), str(LAB)]
 
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "notebooks")]
+LAB = ROOT / "notebooks" / "autoencoders_mnist"  # the lab benchmarked: its folder
+sys.path[:0] = [str(ROOT / "tests"), str(LAB)]
 
 import independent_work as independent  # noqa: E402
 import student_work as work  # noqa: E402
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="aelab-report-bench-"))
     built = scratch / "autograder"
-    build_assignment(built, load_lab(ROOT / "notebooks"))
+    build_assignment(built, load_lab(LAB))
     download = scratch / "class"
     download.mkdir()
     every = {m.question for m in work.MISTAKES}

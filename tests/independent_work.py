@@ -13,7 +13,7 @@ import re
 import nbformat
 import student_work as work
 
-# The styles live beside the lab (the build grades them too): notebooks/independent_answers.py
+# The styles live beside the lab (the build grades them too): its independent_answers.py
 from independent_answers import HELPERS, LOOPS, VARIANTS, style_sources
 from independent_answers import with_answers as _with_answers
 

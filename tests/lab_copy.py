@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 import nbformat
-from lab_env import MASTER
+from lab_env import LAB, MASTER
 
 
 def copy_lab(where: Path) -> Path:
-    """``notebooks/`` (master, checks, description, independent answers) copied into ``where``."""
-    folder = where / "notebooks"
+    """The lab's folder (master, checks, description, independent answers) copied into
+    ``where`` at the same place as in the project (``notebooks/autoencoders_mnist``)."""
+    folder = where / "notebooks" / LAB.folder.name
     shutil.copytree(
         MASTER.parent, folder, ignore=shutil.ignore_patterns("__pycache__", "data", ".ipynb*")
     )

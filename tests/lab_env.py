@@ -25,7 +25,8 @@ from aelab.student_side.worker import BatchCap
 
 matplotlib.use("Agg")
 
-LAB = load_lab(Path(__file__).resolve().parents[1] / "notebooks")  # this project's lab
+ROOT = Path(__file__).resolve().parents[1]
+LAB = load_lab(ROOT / "notebooks" / "autoencoders_mnist")  # this project's lab
 MASTER = LAB.master_path
 NOTEBOOK_NAME = LAB.master
 

@@ -8,7 +8,7 @@ from collections import Counter
 import nbformat
 import pytest
 import student_work
-from lab_env import LAB, MASTER, NOTEBOOK_NAME
+from lab_env import LAB, MASTER, NOTEBOOK_NAME, ROOT
 from student_work import MISTAKES
 
 from aelab.build import build_assignment
@@ -108,7 +108,7 @@ def test_hidden_tests_catch_realistic_mistakes(built, mnist, number):
 def test_notebook_requirements_match_pyproject():
     import tomllib
 
-    pyproject = tomllib.loads((MASTER.parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = set(pyproject["project"]["dependencies"])
     requirements = (MASTER.parent / "requirements.txt").read_text().split()
     assert set(requirements) <= declared, set(requirements) - declared

@@ -223,5 +223,5 @@ def test_recipe_adds_a_check_and_the_lab_tests_pass_without_editing_a_count(tmp_
         cwd=tmp_path, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "test_splits" in (tmp_path / "notebooks" / MASTER.name).read_text()
+    assert "test_splits" in (folder / MASTER.name).read_text()
     assert re.search(r"\d+ passed", done.stdout) and not re.search(r"\d+ failed", done.stdout)

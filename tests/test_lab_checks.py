@@ -184,7 +184,7 @@ def test_correct_notebooks_in_other_styles_pass_every_check(lab, style):
 
 
 def test_the_requirements_table_names_every_test(lab):
-    """notebooks/lab_checks/REQUIREMENTS.md traces each test to the sentence it checks: every
+    """The lab's lab_checks/REQUIREMENTS.md traces each test to the sentence it checks: every
     test of the master is in it, and every test it names exists (the notebook's own names,
     such as test_loader, aside)."""
     table = (LAB.folder / LAB.checks / "REQUIREMENTS.md").read_text(encoding="utf-8")

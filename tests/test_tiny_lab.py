@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 TINY = Path(__file__).with_name("tiny_lab")
 
 
-def _copy(tmp_path, name="notebooks"):
+def _copy(tmp_path, name="notebooks/tiny"):
     folder = tmp_path / name
     shutil.copytree(TINY, folder)
     return folder
@@ -48,7 +48,7 @@ def test_a_copied_checkout_builds_its_own_master_with_the_terms_heading(
     folder = _copy(tmp_path)
     text = (folder / "lab.toml").read_text().replace("Spring 2027", "Fall 2027")
     (folder / "lab.toml").write_text(text.replace("Tiny Lab: Adding Numbers", "Tiny Lab 2"))
-    monkeypatch.chdir(tmp_path)  # `aelab build` with no --lab: notebooks/lab.toml here
+    monkeypatch.chdir(tmp_path)  # `aelab build` with no --lab: the only notebooks/*/lab.toml here
     assert main(["build", "--out", "built"]) == 0
     printed = capsys.readouterr().out
     assert f"Master: {folder / 'tiny.ipynb'}" in printed
@@ -63,10 +63,17 @@ def test_a_copied_checkout_builds_its_own_master_with_the_terms_heading(
     assert heading.startswith("# Tiny Lab 2\n\n*TEST 101 · Fall 2027 · due Monday, February 1*")
 
 
-def test_no_lab_here_is_refused_with_the_way_out(tmp_path, monkeypatch, capsys):
+def test_no_lab_here_or_several_are_refused_with_the_way_out(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["build"]) == 1
     assert "No lab description at" in capsys.readouterr().err
+    _copy(tmp_path, "notebooks/tiny")
+    _copy(tmp_path, "notebooks/other")
+    assert main(["build"]) == 1
+    assert capsys.readouterr().err == (
+        "Build failed: 2 labs in notebooks: pass --lab with one of notebooks/other/lab.toml, "
+        "notebooks/tiny/lab.toml.\n"
+    )
     with pytest.raises(LabError, match="data must be one of"):
         folder = _copy(tmp_path, "lab")
         (folder / "lab.toml").write_text(

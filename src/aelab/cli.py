@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--lab",
         type=Path,
-        help="the lab's lab.toml (or its folder); default: notebooks/lab.toml here",
+        help="the lab's lab.toml (or its folder); default: the only notebooks/*/lab.toml here",
     )
     build.add_argument("--verbose", action="store_true", help="show otter's whole output on errors")
     build.set_defaults(run=_build)

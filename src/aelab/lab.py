@@ -1,10 +1,10 @@
 """A lab, described once: ``lab.toml`` beside its master notebook, read by build and grade.
 
-A course with several labs keeps one folder per lab (master notebook, checks module,
-requirements, ``lab.toml``); adding one is a new folder, no code change. ``aelab build``
-builds the lab of the checkout it runs in (``notebooks/lab.toml``) unless given ``--lab``;
-the build copies the description into the autograder (``lab.json``), so grading needs only
-the autograder.
+Each lab is one folder under ``notebooks/`` (``lab.toml``, the master notebook, its checks,
+requirements and independent answers); adding one is a new folder, no code change.
+``aelab build`` builds the lab of the checkout it runs in (the only ``notebooks/*/lab.toml``)
+unless given ``--lab``; the build copies the description into the autograder (``lab.json``),
+so grading needs only the autograder.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DESCRIPTION = "lab.toml"
-DEFAULT = Path("notebooks") / DESCRIPTION  # in the checkout aelab build runs in
+LABS = Path("notebooks")  # one folder per lab, in the checkout aelab build runs in
 DATA = ("mnist", "none")
 EPOCH_CAP = 1  # epochs of the long training runs while grading, unless lab.toml says otherwise
 
@@ -89,16 +89,27 @@ class Lab:
         return json.dumps(fields, indent=1, ensure_ascii=False)
 
 
+def find_lab(labs: Path = LABS) -> Path:
+    """The description of the one lab in ``labs`` (``notebooks/<lab>/lab.toml``)."""
+    found = sorted(labs.glob(f"*/{DESCRIPTION}"))
+    if not found:
+        raise LabError(
+            f"No lab description at {labs.resolve() / '*' / DESCRIPTION}. Run aelab in the "
+            f"checkout of the lab or pass --lab PATH/{DESCRIPTION}."
+        )
+    if len(found) > 1:
+        choices = ", ".join(str(path) for path in found)
+        raise LabError(f"{len(found)} labs in {labs}: pass --lab with one of {choices}.")
+    return found[0]
+
+
 def load_lab(path: Path | None = None) -> Lab:
-    """Read ``lab.toml`` (default: ``notebooks/lab.toml`` here); every problem said plainly."""
-    path = Path(path) if path else DEFAULT
+    """Read ``lab.toml`` (default: the only ``notebooks/*/lab.toml``); problems said plainly."""
+    path = Path(path) if path else find_lab()
     if path.is_dir():
         path = path / DESCRIPTION
     if not path.is_file():
-        raise LabError(
-            f"No lab description at {path.resolve()}. Run aelab in the checkout of the lab "
-            f"(it reads {DEFAULT}) or pass --lab PATH/{DESCRIPTION}."
-        )
+        raise LabError(f"No lab description at {path.resolve()}: pass --lab PATH/{DESCRIPTION}.")
     try:
         text = tomllib.loads(path.read_text(encoding="utf-8"))
         lab, term = text["lab"], text.get("term", {})
