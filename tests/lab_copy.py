@@ -40,7 +40,7 @@ def add_check(
     points: float = 1,
     hidden: bool = True,
 ) -> None:
-    """Add a check as the README's recipe says: its code and READS entry in ``module``, its
+    """Add a check as docs/instructor.md's recipe says: its code and READS entry in ``module``, its
     export, a test cell at the end of ``question``'s tests, its points in both places, and its
     row in the requirements table (where the lab has one)."""
     path = folder / "lab_checks" / f"{module}.py"

@@ -2,7 +2,7 @@
 
 Each test makes one mistake a new instructor made (issue 26) and checks the first line the
 build says about it (``aelab build`` prints it after ``Build failed: ``). The last one
-follows the README's *Add a check* recipe and runs the lab's fast tests on the copy.
+follows docs/instructor.md's *Add a check* recipe and runs the lab's fast tests on the copy.
 """
 
 import json
@@ -207,8 +207,8 @@ def test_a_points_change_and_new_given_code_are_reported(built, tmp_path):
 
 
 def test_recipe_adds_a_check_and_the_lab_tests_pass_without_editing_a_count(tmp_path):
-    """The README's *Add a check*, followed on a copy of the project's lab and tests: a 1-point
-    hidden check of Problem 1; then the lab's fast tests, unchanged, run green on it."""
+    """docs/instructor.md's *Add a check*, followed on a copy of the project's lab and tests: a
+    1-point hidden check of Problem 1; then the lab's fast tests, unchanged, run green on it."""
     folder = copy_lab(tmp_path)
     reads = ("train_dataset", "val_dataset")
     check = "splits_cover_the_training_set"

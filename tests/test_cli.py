@@ -1,4 +1,4 @@
-"""The README's table of `aelab grade` options says what the command does."""
+"""The grading guide's table of `aelab grade` options says what the command does."""
 
 import re
 from pathlib import Path
@@ -9,11 +9,11 @@ from aelab.cli import build_parser
 from aelab.grading.runner import RunOptions
 from aelab.grading.sandbox import Limits
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "grading.md"
 
 
 def _table():
-    text = README.read_text()
+    text = GUIDE.read_text()
     start = text.index("Options of `aelab grade`")
     rows = re.findall(r"^\| `(--[\w-]+)` \| ([^|]*) \|", text[start:], re.MULTILINE)
     return {option: default.strip() for option, default in rows}
@@ -28,7 +28,7 @@ def _grade_options(capsys) -> tuple[set[str], dict]:
     return listed - {"--help"}, {f"--{k.replace('_', '-')}": v for k, v in defaults.items()}
 
 
-def test_readme_lists_every_grade_option_with_its_default(capsys):
+def test_the_guide_lists_every_grade_option_with_its_default(capsys):
     options, defaults = _grade_options(capsys)
     table = _table()
     assert set(table) == options

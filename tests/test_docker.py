@@ -2,7 +2,7 @@
 bubblewrap, one after the other in one session, must come out the same.
 
 Needs a Docker engine and the grading image (``make docker-image``; on a machine that reaches
-no image registry, ``make docker-base`` first: see the README). Without them it is skipped,
+no image registry, ``make docker-base`` first: see docs/grading.md). Without them it is skipped,
 and says which is missing. ``AELAB_DOCKER_IMAGE`` names another image.
 """
 

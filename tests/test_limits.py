@@ -54,7 +54,7 @@ def test_a_notebook_spinning_many_sessions_does_not_slow_its_neighbour(built, mn
     """24 children in sessions of their own, spinning, beside an honest notebook: at most 1.5x."""
     probe = Cgroup.make("aelab-probe", Limits(), cpus=1)
     if probe is None:
-        pytest.skip("CPU is capped only where the grader can make cgroups (see the README)")
+        pytest.skip("CPU is capped only where the grader can make cgroups (see docs/security.md)")
     probe.remove()
     out, _ = built
     spinner = (ATTACKS / "spinning_sessions.py").read_text() + "\ntime.sleep(40)\n"

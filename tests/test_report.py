@@ -201,7 +201,7 @@ def test_the_page_reads_offline_in_chromium(reported):
         worst = report["tests"][0]
         assert page.get_by_text(worst["key"]).first.is_visible()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "class-report.png")  # README: docs/class-report.png
+        page.screenshot(path=SCREENSHOTS / "class-report.png")  # docs/class-report.png
         page.locator("details summary").first.click()
         assert page.locator("details[open] mark").first.is_visible()
         page.screenshot(path=SCREENSHOTS / "class-report-pair.png")

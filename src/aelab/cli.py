@@ -185,7 +185,7 @@ def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column
         print(
             f"  {summary.anonymous} anonymous files: their pages are in the zip under Canvas's "
             "anon_ names; Canvas takes no imported grades while anonymous grades are unposted "
-            "(README: Anonymous grading)"
+            "(docs/grading.md: Anonymous grading)"
         )
     waiting = summary.written_waiting
     print(

@@ -112,7 +112,7 @@ def read_tests(master: nbformat.NotebookNode, checks: str) -> list[MasterTest]:
             raise MasterError(
                 f"{question}: the test in cell {index} {error}: a test cell is "
                 f"'def test_name(env):' with 'import {checks}' and '{checks}.a_check(env)' "
-                f"(its logic a function of {checks}; README: Add a check)"
+                f"(its logic a function of {checks}; docs/instructor.md: Add a check)"
             ) from None
         found.append(MasterTest(question, function.name, points, hidden, check, arguments, index))
     return found

@@ -15,7 +15,7 @@ from aelab.student_side.objects import Ref, observe
 from .common import PROBLEM_1, ask, attr, expect, first_batch, mnist, need
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "dataset_sizes": ("train_dataset", "val_dataset", "test_dataset"),
     "loader_batch_sizes": ("train_loader", "val_loader", "test_loader"),

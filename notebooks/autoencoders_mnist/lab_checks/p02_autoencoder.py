@@ -18,7 +18,7 @@ from .common import ask, attr, call, expect, is_module, need, pair, rebuilt, res
 from .doubles import evaluate, layer_gradients, push
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "autoencoder_shapes": ("AutoEncoder",),
     "autoencoder_forward": ("AutoEncoder",),

@@ -36,7 +36,7 @@ from .doubles import (
 )
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "training_runs_and_reports": ("train_autoencoder", "train_dataset", "val_dataset"),
     "early_stopping": ("train_autoencoder", "train_vae"),

@@ -11,7 +11,7 @@ from aelab.student_side.objects import observe
 from .common import TRAINED_AE, as_tensor, attr, call, expect, need, need_tensor
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "grid_shapes": ("latent_x", "latent_y", "latent_grid", "grid_images"),
     "grid_spans_minus_five_to_five": ("latent_x", "latent_y", "latent_grid"),

@@ -12,7 +12,7 @@ from .common import PROBLEM_1, TRAINED_AE, as_tensor, ask, attr, call, expect, i
 from .doubles import CurveEncoder, RecordingDecoder, tensor_loader
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "extrapolation_signature_and_shape": (
         "extrapolate_digits",

@@ -13,7 +13,7 @@ from .doubles import push, sample_twice
 from .p02_autoencoder import every_layer_learns
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "vae_shapes": ("VAE",),
     "reparameterize_mean_and_spread": ("VAE",),

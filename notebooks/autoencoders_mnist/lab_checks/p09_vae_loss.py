@@ -18,7 +18,7 @@ from .doubles import GrayVAE, SmallVAE, constant_loader, loss_gradients, tensor_
 from .p03_training import mnist_loaders, showing, train, trained_here, trainer
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "vae_loss_signature": ("vae_loss", "train_vae"),
     "vae_loss_value": ("vae_loss",),

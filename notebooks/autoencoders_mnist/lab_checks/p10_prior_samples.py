@@ -11,7 +11,7 @@ from aelab.student_side.objects import observe
 from .common import TRAINED_VAE, as_tensor, attr, call, expect, need, need_tensor
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "prior_sample_shapes": ("latent_samples", "reconstruction"),
     "latent_samples_are_standard_normal": ("latent_samples",),

@@ -12,7 +12,7 @@ from .common import TRAINED_VAE, attr, call, expect, need, need_tensor
 from .p10_prior_samples import has_shape, standard_normal
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
-# both; README: Add a check).
+# both; docs/instructor.md: Add a check).
 READS = {
     "comparison_shapes": ("prior", "approx_posterior"),
     "prior_is_standard_normal": ("prior",),
