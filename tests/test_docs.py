@@ -7,6 +7,8 @@ only checked, with the reason nothing runs it. Every command, and every `aelab .
 every path of this repository that the docs name, in code or in a link, must exist.
 """
 
+import contextlib
+import io
 import re
 import shlex
 import shutil
@@ -110,22 +112,28 @@ def _spans() -> list[tuple[str, str]]:
     ]
 
 
+def _help(*words: str) -> str:
+    """What ``aelab WORDS --help`` prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        build_parser().parse_args([*words, "--help"])
+    return out.getvalue()
+
+
 def _aelab_problems(words: list[str], whole: bool) -> list[str]:
-    """What is wrong with an ``aelab`` command line: an unknown sub-command or option, or (for
-    a whole command) anything the parser refuses."""
-    parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices
+    """What is wrong with an ``aelab`` command line: a sub-command or option its --help does
+    not list, or (for a whole command) anything the parser refuses."""
+    commands = re.search(r"\{([\w,-]+)\}", _help())[1].split(",")
     if len(words) < 2 or words[1] not in commands:
         return [f"no aelab sub-command in {shlex.join(words)!r}"]
-    known = {o for a in commands[words[1]]._actions for o in a.option_strings}
+    known = set(re.findall(r"^  (?:-\w, )?(--[\w-]+)", _help(words[1]), re.MULTILINE))
     wrong = [w for w in words[2:] if w.startswith("--") and w.split("=")[0] not in known]
     if wrong or not whole or "--help" in words:
         return [f"aelab {words[1]} has no option {w}" for w in wrong]
-    try:
-        parser.parse_args(words[1:])
-    except SystemExit:
-        return [f"aelab refuses {shlex.join(words)!r}"]
-    return []
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
+        build_parser().parse_args(words[1:])
+        return []
+    return [f"aelab refuses {shlex.join(words)!r}"]
 
 
 def _make_problems(words: list[str]) -> list[str]:
