@@ -63,6 +63,7 @@ def test_every_text_field_of_every_page_is_escaped(tmp_path):
     questions = [WrittenQuestion("w1", f"w1{X}", 1.0, f"ref{X}"),
                  WrittenQuestion("w2", f"w2{X}", 1.0, f"ref{X}")]  # fmt: skip
     scores = {("101", "w1"): (1.0, f"comment{X}")}
+
     def written(row):
         return WrittenPart(feedback_section(row, questions, scores), None, 2.0)
 

@@ -75,7 +75,7 @@ def client_env() -> dict[str, str]:
 
 def image_problem(image: str) -> str:
     """Why ``image`` cannot grade here (no ``docker``, no engine, no such image), or ""."""
-    build = "docker build -t aelab-grader -f docker/Dockerfile . (see the README)"
+    build = "docker build -t aelab-grader -f docker/Dockerfile . (see docs/grading.md)"
     if shutil.which("docker") is None:
         return f"--docker needs Docker (Docker Desktop on macOS and Windows), then: {build}"
     found = _docker("image", "inspect", "--format", "{{.Os}}", image)
