@@ -7,15 +7,18 @@ wall and CPU seconds per submission and the projection for 100 and 200 submissio
 breaks one complete submission down (sandbox and imports, notebook cells, each question's
 tests), and grades one notebook of each kind without the epoch cap to check that every
 score is the same. ``--baseline REV`` grades the same class with the code of git revision
-REV (its own build and grader, from a worktree) in the same run.
+REV (its own build and grader, from a worktree) in the same run. ``--cluster [ADDRESS]`` grades
+it again through ``aelab grade --cluster`` (by default on a Dask ``LocalCluster`` here: one
+worker process with the local pool's threads) and reports the overhead against the local pool.
 
     .venv/bin/python benchmarks/grading_speed.py [--size 20] [--complete] [--baseline REV]
-        [--full-length]
+        [--full-length] [--cluster [ADDRESS]]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,12 +130,31 @@ print(time.perf_counter() - started, machine_cpu() - cpu)
     return {"wall": wall, "cpu": cpu}
 
 
+def on_cluster(address: str, download: Path, out: Path, options: GradingOptions) -> tuple:
+    """``grade`` through ``--cluster``: at ``address``, or ("local") on a LocalCluster here with
+    one worker process running as many notebooks at once as the local pool (the same torch
+    threads per notebook). The cluster is started before the clock does, as a real one runs."""
+    from distributed import LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if address == "local":
+            cluster = LocalCluster(
+                n_workers=1, threads_per_worker=options.workers, dashboard_address=None
+            )
+            address = stack.enter_context(cluster).scheduler_address
+        return grade(download, out, replace(options, cluster=address))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=20, help="submissions in the class")
     parser.add_argument("--baseline", help="a git revision to grade the same class with")
     parser.add_argument("--full-length", action="store_true", help="check agreement uncapped")
     parser.add_argument("--complete", action="store_true", help="every submission complete")
+    parser.add_argument(
+        "--cluster", nargs="?", const="local", metavar="ADDRESS",
+        help="also grade on a Dask cluster (default: a LocalCluster here)",
+    )  # fmt: skip
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="aelab-grading-bench-"))
     built = scratch / "autograder"
@@ -160,6 +183,15 @@ def main() -> None:
     alone = rows["complete_notebook_own_seconds"] / options.workers
     print(f"a class of complete notebooks only: 100 in {100 * alone / 60:.1f} min, "
           f"200 in {200 * alone / 60:.1f} min")  # fmt: skip
+
+    if args.cluster:
+        cluster = on_cluster(args.cluster, download, scratch / "grades-cluster", options)
+        overhead = 100 * (cluster[0] - wall) / wall
+        same = all(cluster[2][name].scores == graded[name].scores for name in graded)
+        report["cluster"] = {"address": args.cluster, "wall": cluster[0], "cpu": cluster[1],
+                             "overhead_percent": round(overhead, 1), "same": same}  # fmt: skip
+        print(f"on the cluster ({args.cluster}): {cluster[0]:.1f} s wall, {cluster[1]:.1f} s "
+              f"CPU: {overhead:+.1f} % against the local pool; same scores: {same}")  # fmt: skip
 
     mnist = unpack_mnist(scratch / "mnist")
     phases = breakdown(built, mnist, threads=max(1, cores // options.workers))

@@ -74,6 +74,7 @@ def _grade(args: argparse.Namespace) -> int:
     from aelab.canvas import GradebookError, read_gradebook
     from aelab.grading import GradingOptions, grade_submissions
     from aelab.grading.autograder import AutograderError, read_autograder
+    from aelab.grading.cluster import ClusterError, require_distributed
     from aelab.grading.container import image_problem
     from aelab.grading.credit import read_groups
     from aelab.grading.gradebook_import import LatePolicy, points_mismatch
@@ -91,10 +92,16 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"{args.submissions} is neither a folder nor a zip file.", file=sys.stderr)
         return 1
     isolation = "docker" if args.docker else "none" if args.unsafe_no_sandbox else "bwrap"
-    if isolation == "bwrap" and not bwrap_available():
+    if args.cluster:  # the sandboxes run on the workers: each checks its own before grading
+        try:
+            require_distributed()
+        except ClusterError as error:
+            print(f"{error}\nNothing was written.", file=sys.stderr)
+            return 1
+    elif isolation == "bwrap" and not bwrap_available():
         print(bwrap_missing_message(), file=sys.stderr)
         return 1
-    if isolation == "docker" and (problem := image_problem(args.docker)):
+    elif isolation == "docker" and (problem := image_problem(args.docker)):
         print(problem, file=sys.stderr)
         return 1
     gradebook = column = None
@@ -137,11 +144,19 @@ def _grade(args: argparse.Namespace) -> int:
         manual=args.manual,
         groups=groups,
         policy=LatePolicy(args.late_deduction, args.late_lowest, args.missing_grade),
+        cluster=args.cluster or "",
     )
     try:
         summary = grade_submissions(args.submissions, args.out, options, gradebook, column)
     except (AutograderError, ManualScoresError, zipfile.BadZipFile) as error:
         print(f"{error}\nNothing was written.", file=sys.stderr)
+        return 1
+    except ClusterError as error:
+        kept = args.out / "work"
+        print(
+            f"{error}\nNo results were written; finished grades are kept in {kept}/.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
@@ -157,7 +172,8 @@ def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts().items()))
     print(
         f"{len(summary.rows)} files: {counts}. {summary.graded_now} graded in this run "
-        f"({isolation} isolation), {summary.seconds:.0f} s."
+        f"({isolation} isolation{f', on {args.cluster}' if args.cluster else ''}), "
+        f"{summary.seconds:.0f} s."
     )
     for conflict in summary.conflicts:
         print(f"Conflict: {conflict}")
@@ -246,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--autograder", type=Path, default=Path("autograder/autograder.zip"))
     grade.add_argument("--out", type=Path, default=Path("grades"))
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    grade.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on the workers of a running Dask scheduler, e.g. tcp://host:8786 "
+        "(pip install 'aelab[cluster]'; docs/cluster.md)",
+    )
     grade.add_argument(
         "--timeout",
         type=float,

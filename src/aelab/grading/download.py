@@ -28,6 +28,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from aelab.grading.gradebook_import import (
     write_import,
 )
 from aelab.grading.outputs import WrittenPart, write_feedback, write_results_csv
-from aelab.grading.runner import ERRORED, Judges, RunOptions
+from aelab.grading.runner import ERRORED, Judges, RunOptions, runnable_cells
 from aelab.grading.sandbox import STUDENT_SIDE
 from aelab.grading.written import (
     SHEET,
@@ -81,6 +82,7 @@ class GradingOptions:
     manual: Path | None = None  # manual_scores.csv with written answers' scores filled in
     groups: dict[str, list[str]] = field(default_factory=dict)  # Canvas group → user ids
     policy: LatePolicy = field(default_factory=LatePolicy)  # the course's late policies
+    cluster: str = ""  # a Dask scheduler's address: grade on its workers (see grading.cluster)
 
 
 @dataclass
@@ -163,8 +165,11 @@ def grade_submissions(
 
     if pending:
         with tempfile.TemporaryDirectory(prefix="aelab-mnist-") as scratch:
-            mnist = unpack_mnist(Path(scratch)) if lab.data == "mnist" else None
-            _run_pending(pending, autograder, mnist, run, options.workers, progress)
+            local = lab.data == "mnist" and not options.cluster  # workers unpack their own
+            mnist = unpack_mnist(Path(scratch)) if local else None
+            _run_pending(
+                pending, autograder, mnist, run, options.workers, progress, options.cluster
+            )
 
     written_possible = sum(q.points for q in questions)
     manual = read_sheet(options.manual, rows, questions) if options.manual else {}
@@ -275,8 +280,11 @@ def _load(path: Path) -> dict:
         return {}
 
 
-def _run_pending(pending, autograder, mnist, run, workers, progress) -> None:
+def _run_pending(pending, autograder, mnist, run, workers, progress, cluster="") -> None:
     """Grade in parallel; save each result as it arrives; on Ctrl-C stop every run at once."""
+    if cluster:
+        _run_on_cluster(pending, autograder, run, cluster, progress)
+        return
     workers = max(1, workers)
     judges = Judges(autograder.path, mnist, run, workers)
     pool = ThreadPoolExecutor(max_workers=workers)
@@ -292,10 +300,7 @@ def _run_pending(pending, autograder, mnist, run, workers, progress) -> None:
                 grade = asdict(future.result())
             except Exception as error:  # e.g. a full disk: this row errs, the run goes on
                 grade = {"status": ERRORED, "reason": f"{type(error).__name__}: {error}"}
-            work.mkdir(parents=True, exist_ok=True)
-            (work / "result.json.tmp").write_text(json.dumps({"key": key, "grade": grade}))
-            (work / "result.json.tmp").replace(work / "result.json")
-            row.apply(grade)
+            _save(row, work, key, grade)
             bar.update()
         bar.close()
     except BaseException:
@@ -304,3 +309,24 @@ def _run_pending(pending, autograder, mnist, run, workers, progress) -> None:
         raise
     pool.shutdown()
     judges.close()
+
+
+def _run_on_cluster(pending, autograder, run, address: str, progress) -> None:
+    """``_run_pending`` on a Dask cluster: the same jobs, saved as each grade arrives."""
+    from aelab.grading.cluster import grade_on_cluster  # Dask: only with --cluster
+
+    jobs = [((row, work, key), runnable_cells(notebook)) for row, notebook, work, key in pending]
+    bar = tqdm(total=len(jobs), desc="Grading", unit="notebook", disable=not progress)
+    with closing(grade_on_cluster(address, autograder, run, jobs)) as graded:
+        for (row, work, key), grade in graded:
+            _save(row, work, key, grade)
+            bar.update()
+    bar.close()
+
+
+def _save(row: Row, work: Path, key: str, grade: dict) -> None:
+    """Keep a notebook's grade in ``work/`` (a rerun finds it by ``key``) and on its row."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "result.json.tmp").write_text(json.dumps({"key": key, "grade": grade}))
+    (work / "result.json.tmp").replace(work / "result.json")
+    row.apply(grade)
