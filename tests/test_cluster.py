@@ -142,10 +142,14 @@ def _grading(worker_pid):
     import psutil
 
     try:
-        judges = [p for p in _descendants(worker_pid) if "aelab.grading.judge" in p.cmdline()]
+        judges = [p for p in _descendants(worker_pid) if _is_judge(p)]
         return any(child.name() == "bwrap" for judge in judges for child in judge.children())
     except psutil.NoSuchProcess:  # one ended while we looked
         return False
+
+
+def _is_judge(process):
+    return "aelab.grading.judge" in process.cmdline()
 
 
 @needs_dask
@@ -179,6 +183,9 @@ def test_a_notebook_whose_worker_dies_is_graded_elsewhere_and_its_judge_ends(tmp
         assert alive == [], "a dead worker's judge or sandbox went on running"
         thread.join(timeout=300)
         assert not thread.is_alive()
+        # The run is over: its judges ended on every worker (the workers themselves go on).
+        workers = client.run(os.getpid).values()
+        assert not [p for pid in workers for p in _descendants(pid) if _is_judge(p)]
     rows = _rows(tmp_path / "out" / "results.csv")
     assert sorted(row["file"] for row in rows) == sorted(files)  # each exactly once
     assert {(row["status"], row["total"]) for row in rows} == {("graded", "38")}
