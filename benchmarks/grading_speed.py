@@ -7,15 +7,19 @@ wall and CPU seconds per submission and the projection for 100 and 200 submissio
 breaks one complete submission down (sandbox and imports, notebook cells, each question's
 tests), and grades one notebook of each kind without the epoch cap to check that every
 score is the same. ``--baseline REV`` grades the same class with the code of git revision
-REV (its own build and grader, from a worktree) in the same run.
+REV (its own build and grader, from a worktree) in the same run. ``--cluster [ADDRESS]`` grades
+it ``--rounds`` more times through ``aelab grade --cluster`` (by default on a Dask
+``LocalCluster`` here: one worker process with the local pool's threads) and as often on the
+local pool, alternately, and reports the cluster's overhead (the difference of the means).
 
     .venv/bin/python benchmarks/grading_speed.py [--size 20] [--complete] [--baseline REV]
-        [--full-length]
+        [--full-length] [--cluster [ADDRESS]] [--rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,12 +132,48 @@ print(time.perf_counter() - started, machine_cpu() - cpu)
     return {"wall": wall, "cpu": cpu}
 
 
+def against_cluster(
+    address: str, download: Path, scratch: Path, options: GradingOptions, rounds: int
+) -> dict:
+    """The class graded ``rounds`` times through ``--cluster`` and as often on the local pool,
+    one after the other (a machine that gets busier or quieter counts for neither): at
+    ``address``, or ("local") on a LocalCluster here with one worker process running as many
+    notebooks at once as the local pool (the same torch threads per notebook). The cluster is
+    started before the clocks, as a real one runs before ``aelab grade`` does."""
+    from distributed import LocalCluster
+
+    walls: dict[str, list[float]] = {"cluster": [], "local": []}
+    first, same = None, True
+    with contextlib.ExitStack() as stack:
+        if address == "local":
+            cluster = LocalCluster(
+                n_workers=1, threads_per_worker=options.workers, dashboard_address=None
+            )
+            address = stack.enter_context(cluster).scheduler_address
+        there = replace(options, cluster=address)
+        for number in range(rounds):
+            for kind, chosen in (("cluster", there), ("local", options)):
+                wall, _, rows = grade(download, scratch / f"{kind}-{number}", chosen)
+                walls[kind].append(round(wall, 1))
+                scores = {name: row.scores for name, row in rows.items()}
+                first = first or scores
+                same = same and scores == first
+    mean = {kind: sum(seconds) / rounds for kind, seconds in walls.items()}
+    overhead = 100 * (mean["cluster"] - mean["local"]) / mean["local"]
+    return {"walls": walls, "same_scores": same, "overhead_percent": round(overhead, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=20, help="submissions in the class")
     parser.add_argument("--baseline", help="a git revision to grade the same class with")
     parser.add_argument("--full-length", action="store_true", help="check agreement uncapped")
     parser.add_argument("--complete", action="store_true", help="every submission complete")
+    parser.add_argument(
+        "--cluster", nargs="?", const="local", metavar="ADDRESS",
+        help="also grade on a Dask cluster (default: a LocalCluster here)",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=2, help="of --cluster and local runs")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="aelab-grading-bench-"))
     built = scratch / "autograder"
@@ -161,6 +202,13 @@ def main() -> None:
     alone = rows["complete_notebook_own_seconds"] / options.workers
     print(f"a class of complete notebooks only: 100 in {100 * alone / 60:.1f} min, "
           f"200 in {200 * alone / 60:.1f} min")  # fmt: skip
+
+    if args.cluster:
+        found = against_cluster(args.cluster, download, scratch, options, args.rounds)
+        report["cluster"] = {"address": args.cluster, **found}
+        print(f"on the cluster ({args.cluster}) and here, alternately: {found['walls']} s wall; "
+              f"the cluster's overhead: {found['overhead_percent']:+.1f} % of the local pool's "
+              f"mean; same scores every time: {found['same_scores']}")  # fmt: skip
 
     mnist = unpack_mnist(scratch / "mnist")
     phases = breakdown(built, mnist, threads=max(1, cores // options.workers))

@@ -24,8 +24,6 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MAKEFILE = (ROOT / "Makefile").read_text()
 TRACKED = ("src/", "tests/", "notebooks/", "docs/", "benchmarks/", "docker/", "data/", ".ci/")
 LANGUAGES = ("bash", "python", "text")  # every fenced block says which; commands are bash
-# Linked before it exists: the `aelab grade --cluster` work writes it (remove it here then).
-PENDING = {"docs/cluster.md"}
 
 # Each command of the docs' bash blocks, as shlex reads it, and what runs it: "here" (this
 # file: a --help, or make's dry run), the test that runs it (its command, or the same through
@@ -43,6 +41,15 @@ COVERED = {
         "tests/test_tiny_lab.py::test_the_tiny_lab_is_graded_end_to_end_with_its_own_defaults"
     ),
     ".venv/bin/aelab grade --help": "here",
+    "aelab grade submissions.zip --gradebook gradebook.csv --cluster tcp://scheduler-host:8786": (
+        "tests/test_cluster.py::test_a_mixed_class_grades_the_same_on_a_cluster_as_here"
+    ),
+    "dask scheduler --port 8786": (
+        "checked: Dask's own command; tests/test_cluster.py starts a distributed.LocalCluster"
+    ),
+    "dask worker tcp://scheduler-host:8786 --nworkers 1 --nthreads 4": (
+        "checked: Dask's own command; tests/test_cluster.py starts a distributed.LocalCluster"
+    ),
     ".venv/bin/aelab grade submissions.zip --docker aelab-grader": (  # grade_class, in containers
         "tests/test_docker.py::test_containers_give_every_row_the_status_and_score_of_bubblewrap"
     ),
@@ -283,13 +290,6 @@ def test_every_link_leads_somewhere():
                 continue
             path, _, anchor = target.partition("#")
             file = (doc.parent / path).resolve() if path else doc
-            name = file.relative_to(ROOT).as_posix()
-            if name in PENDING:
-                continue
             if not file.exists() or (anchor and anchor not in _anchors(file)):
                 broken.append((doc.name, target))
     assert broken == []
-
-
-def test_pending_links_are_still_pending():
-    assert [name for name in PENDING if (ROOT / name).exists()] == [], "remove it from PENDING"

@@ -76,8 +76,8 @@ def _grade(args: argparse.Namespace) -> int:
         summary = grade_submissions(
             args.submissions, args.out, options, gradebook, column, autograder=autograder
         )
-    except GradingError as error:  # every input problem ends here, before any output
-        print(f"{error}\nNothing was written.", file=sys.stderr)
+    except GradingError as error:  # every problem that stops a run ends here
+        print(f"{error}\n{error.kept}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to grade what is left.", file=sys.stderr)
@@ -108,9 +108,13 @@ def _grading_inputs(args: argparse.Namespace):
 
     check_paths(args.autograder, args.submissions)
     isolation = "docker" if args.docker else "none" if args.unsafe_no_sandbox else "bwrap"
-    if isolation == "bwrap" and not bwrap_available():
+    if args.cluster:  # the sandboxes run on the workers: each checks its own before grading
+        from aelab.grading.cluster import require_distributed
+
+        require_distributed()
+    elif isolation == "bwrap" and not bwrap_available():
         raise GradingError(bwrap_missing_message())
-    if isolation == "docker" and (problem := image_problem(args.docker)):
+    elif isolation == "docker" and (problem := image_problem(args.docker)):
         raise GradingError(problem)
     column = None
     try:
@@ -150,6 +154,7 @@ def _grading_inputs(args: argparse.Namespace):
         manual=args.manual,
         groups=groups,
         policy=LatePolicy(args.late_deduction, args.late_lowest, args.missing_grade),
+        cluster=args.cluster or "",
     )
     return options, gradebook, column, autograder
 
@@ -162,7 +167,8 @@ def _say_what_happened(summary, args: argparse.Namespace, isolation: str, column
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts().items()))
     print(
         f"{len(summary.rows)} files: {counts}. {summary.graded_now} graded in this run "
-        f"({isolation} isolation), {summary.seconds:.0f} s."
+        f"({isolation} isolation{f', on {args.cluster}' if args.cluster else ''}), "
+        f"{summary.seconds:.0f} s."
     )
     for conflict in summary.conflicts:
         print(f"Conflict: {conflict}")
@@ -251,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--autograder", type=Path, default=Path("autograder/autograder.zip"))
     grade.add_argument("--out", type=Path, default=Path("grades"))
     grade.add_argument("--workers", type=int, default=WORKERS)
+    grade.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on the workers of a running Dask scheduler, e.g. tcp://host:8786 "
+        "(pip install 'aelab[cluster]'; docs/cluster.md)",
+    )
     grade.add_argument(
         "--timeout",
         type=float,

@@ -14,7 +14,8 @@ a notebook that never finishes still earns what its other questions are worth.
 
 ``python -m aelab.grading.judge`` is one judge process (see ``runner.Judges``): it reads its
 set-up, then one notebook per line, as JSON on its standard input, and writes each grade as a
-line of JSON.
+line of JSON. When its input ends (its grader is gone: killed, or a cluster's worker that died)
+it ends at once, and kills the sandbox of a notebook in progress first.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
+import queue
 import resource
 import secrets
 import signal
 import sys
 import tempfile
+import threading
 import time
 import types
 from dataclasses import asdict, dataclass, field
@@ -112,6 +116,8 @@ class Judge:
         self.time_message = autograder.lab.time_message
         self._folder = tempfile.TemporaryDirectory(prefix="aelab-checks-")
         self.checks = load_checks(autograder, Path(self._folder.name))
+        self._sandbox: Sandbox | None = None  # the one running now, for ``end``
+        self._lock = threading.Lock()
 
     def grade(self, cells: list[tuple[int, str]]) -> NotebookGrade:
         """Run ``cells`` in sandboxes and judge them with every test of the autograder."""
@@ -124,15 +130,18 @@ class Judge:
             env = environment(
                 self.options.epoch_cap, self.options.threads, f"{HOME}/data" if self.data else None
             )
-            sandbox = Sandbox(
-                self.options.isolation, self.data, env, self.options.limits, self.options.image
-            )
+            with self._lock:
+                sandbox = self._sandbox = Sandbox(
+                    self.options.isolation, self.data, env, self.options.limits, self.options.image
+                )
             pipes = Pipes(sandbox.process.stdin, sandbox.process.stdout)
             try:
                 again = self._attempt(pipes, cells, progress, until)
             finally:
                 pipes.close()
-                sandbox.close()
+                with self._lock:  # ``end`` must not kill a process group that is gone
+                    sandbox.close()
+                    self._sandbox = None
             if sandbox.over_limit:
                 progress.notes.append(f"the sandbox was stopped: it {sandbox.over_limit}")
             if not again or time.monotonic() >= until:
@@ -141,6 +150,14 @@ class Judge:
         grade.seconds = time.monotonic() - started
         grade.phases = {key: round(seconds, 2) for key, seconds in progress.phases.items()}
         return grade
+
+    def end(self) -> None:
+        """End this process now, with the sandbox it runs (no one is left to read a grade)."""
+        with self._lock:  # held until the end: no sandbox starts after this one is killed
+            if self._sandbox is not None:
+                self._sandbox.kill()
+            self._folder.cleanup()
+            os._exit(0)
 
     def _attempt(self, pipes: Pipes, cells, progress: _Progress, until: float) -> bool:
         """One sandbox start: the cells not left out, then the tests not judged yet.
@@ -391,7 +408,10 @@ def main() -> None:
     judge = Judge(read_autograder(Path(setup["autograder"])), data, options)
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
-    for line in requests:
+    notebooks: queue.Queue = queue.Queue()
+    threading.Thread(target=_follow, args=(requests, notebooks, judge), daemon=True).start()
+    while True:
+        line = notebooks.get()
         cells = [(int(index), str(source)) for index, source in json.loads(line)["cells"]]
         try:
             grade = judge.grade(cells)
@@ -400,6 +420,17 @@ def main() -> None:
             grade = NotebookGrade(status=ERRORED, reason="grading failed (the log says why)")
         replies.write(json.dumps({"grade": asdict(grade)}, ensure_ascii=True) + "\n")
         replies.flush()
+
+
+def _follow(requests: Any, notebooks: queue.Queue, judge: Judge) -> None:
+    """Pass each request on; when the input ends, end the judge and its sandbox at once.
+
+    The input ends only when the grader is gone (it kills its judges itself otherwise): a
+    notebook in progress would otherwise run out its time limits with no one to read its grade.
+    """
+    for line in requests:
+        notebooks.put(line)
+    judge.end()
 
 
 if __name__ == "__main__":

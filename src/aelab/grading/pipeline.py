@@ -63,7 +63,11 @@ from aelab.report.class_report import write_report
 
 
 class GradingError(Exception):
-    """The run cannot go on: its input is wrong or missing; the message says what to fix."""
+    """The run cannot go on: the message says what to fix, ``kept`` what is left of it."""
+
+    def __init__(self, message: str, kept: str = "Nothing was written.") -> None:
+        super().__init__(message)
+        self.kept = kept
 
 
 @dataclass
@@ -77,6 +81,7 @@ class GradingOptions:
     manual: Path | None = None  # manual_scores.csv with written answers' scores filled in
     groups: dict[str, list[str]] = field(default_factory=dict)  # Canvas group → user ids
     policy: LatePolicy = field(default_factory=LatePolicy)  # the course's late policies
+    cluster: str = ""  # a Dask scheduler's address: grade on its workers (see grading.cluster)
 
 
 @dataclass
@@ -148,7 +153,9 @@ def grade_submissions(
     submissions = [read_submission(item, autograder, user_ids) for item in chosen]
     rows += [submission.row for submission in submissions]
     to_run = [submission for submission in submissions if submission.notebook is not None]
-    graded_now = grade_notebooks(to_run, autograder, run, options.workers, out / "work", progress)
+    graded_now = grade_notebooks(
+        to_run, autograder, run, options.workers, out / "work", progress, options.cluster
+    )
 
     try:
         manual = read_sheet(options.manual, rows, autograder.written) if options.manual else {}

@@ -11,6 +11,7 @@ import hashlib
 import json
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from aelab.grading.autograder import Autograder
 from aelab.grading.read import Submission
-from aelab.grading.runner import Judges, RunOptions
+from aelab.grading.runner import Judges, RunOptions, runnable_cells
 from aelab.grading.sandbox import STUDENT_SIDE
 from aelab.record import ERRORED
 
@@ -39,8 +40,12 @@ def grade_notebooks(
     workers: int,
     work: Path,
     progress: bool = True,
+    cluster: str = "",
 ) -> int:
-    """Give each submission's row its grade (saved, or graded now); how many were graded now."""
+    """Give each submission's row its grade (saved, or graded now); how many were graded now.
+
+    ``cluster``: a Dask scheduler's address, to grade on its workers (``grading.cluster``).
+    """
     jobs = []
     for submission in submissions:
         job = Job(
@@ -51,10 +56,16 @@ def grade_notebooks(
             submission.row.apply(saved["grade"])
         else:
             jobs.append(job)
-    if jobs:
+    if not jobs:
+        return 0
+    bar = tqdm(total=len(jobs), desc="Grading", unit="notebook", disable=not progress)
+    if cluster:
+        _grade_on_cluster(jobs, autograder, run, cluster, bar)
+    else:
         with tempfile.TemporaryDirectory(prefix="aelab-data-") as scratch:
-            data = autograder.unpack_data(Path(scratch))
-            _grade_in_parallel(jobs, Judges(autograder.path, data, run, workers), workers, progress)
+            judges = Judges(autograder.path, autograder.unpack_data(Path(scratch)), run, workers)
+            _grade_in_parallel(jobs, judges, workers, bar)
+    bar.close()
     return len(jobs)
 
 
@@ -77,24 +88,39 @@ def _load(path: Path) -> dict:
         return {}
 
 
-def _grade_in_parallel(jobs: list[Job], judges: Judges, workers: int, progress: bool) -> None:
+def _grade_in_parallel(jobs: list[Job], judges: Judges, workers: int, bar: tqdm) -> None:
     """Grade ``workers`` at a time; save each grade as it arrives; on Ctrl-C stop every run."""
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     futures = {pool.submit(judges.grade, job.submission.notebook): job for job in jobs}
     try:
-        bar = tqdm(total=len(futures), desc="Grading", unit="notebook", disable=not progress)
         for future in as_completed(futures):
-            job = futures[future]
             try:
                 grade = asdict(future.result())
             except Exception as error:  # e.g. a full disk: this row errs, the run goes on
                 grade = {"status": ERRORED, "reason": f"{type(error).__name__}: {error}"}
-            job.work.mkdir(parents=True, exist_ok=True)
-            (job.work / "result.json.tmp").write_text(json.dumps({"key": job.key, "grade": grade}))
-            (job.work / "result.json.tmp").replace(job.work / "result.json")
-            job.submission.row.apply(grade)
+            _save(futures[future], grade)
             bar.update()
-        bar.close()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         judges.close()
+
+
+def _grade_on_cluster(
+    jobs: list[Job], autograder: Autograder, run: RunOptions, address: str, bar: tqdm
+) -> None:
+    """The same jobs on a Dask cluster's workers, each grade saved as it arrives."""
+    from aelab.grading.cluster import grade_on_cluster  # Dask: only with --cluster
+
+    cells = [(job, runnable_cells(job.submission.notebook)) for job in jobs]
+    with closing(grade_on_cluster(address, autograder, run, cells)) as graded:
+        for job, grade in graded:
+            _save(job, grade)
+            bar.update()
+
+
+def _save(job: Job, grade: dict) -> None:
+    """Keep a notebook's grade in its work folder (a rerun finds it by key) and on its row."""
+    job.work.mkdir(parents=True, exist_ok=True)
+    (job.work / "result.json.tmp").write_text(json.dumps({"key": job.key, "grade": grade}))
+    (job.work / "result.json.tmp").replace(job.work / "result.json")
+    job.submission.row.apply(grade)

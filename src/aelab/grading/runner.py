@@ -186,6 +186,7 @@ class Judges:
             "options": asdict(options),
         }
         self.size, self.idle, self.started = size, queue.Queue(), []
+        self.closed = False
         self._lock = threading.Lock()
 
     def __enter__(self) -> Judges:
@@ -196,11 +197,15 @@ class Judges:
 
     def grade(self, notebook: nbformat.NotebookNode) -> NotebookGrade:
         """Grade ``notebook`` with the next free judge (starting one if fewer run)."""
+        return self.grade_cells(runnable_cells(notebook))
+
+    def grade_cells(self, cells: list[tuple[int, str]]) -> NotebookGrade:
+        """Grade a notebook's ``runnable_cells`` (all a cluster's worker receives of it)."""
         judge = self._take()
         try:
             if judge is None:
                 judge = self._start()
-            grade = judge.grade(runnable_cells(notebook), self.options.timeout + JUDGE_GRACE_S)
+            grade = judge.grade(cells, self.options.timeout + JUDGE_GRACE_S)
         except JudgeLost as lost:  # what went wrong is the GSI's to read, not the student's
             print(f"aelab grade: a judge was lost: {lost}", file=sys.stderr)
             self._retire(judge)
@@ -214,7 +219,7 @@ class Judges:
     def close(self) -> None:
         """Stop every judge (and so every sandbox)."""
         with self._lock:
-            judges, self.started = self.started, []
+            judges, self.started, self.closed = self.started, [], True
         for judge in judges:
             judge.stop()
 
@@ -227,8 +232,11 @@ class Judges:
     def _start(self) -> _JudgeProcess:
         judge = _JudgeProcess(self.setup)
         with self._lock:
-            self.started.append(judge)
-        return judge
+            if not self.closed:
+                self.started.append(judge)
+                return judge
+        judge.stop()  # closed while it started (a cluster's worker lives on): none outlives it
+        raise JudgeLost("the judges were closed while it started")
 
     def _retire(self, judge: _JudgeProcess | None) -> None:
         if judge is None:
