@@ -15,7 +15,9 @@ from torch import nn
 from aelab.student_side.objects import Ref, observe
 
 from .common import ask, attr, call, expect, is_module, need, pair, rebuilt, reseed
-from .doubles import evaluate, layer_gradients, push
+from .doubles import evaluate, layer_gradients
+
+UNCHANGED = (nn.Identity, nn.Dropout)  # layers that change nothing in eval mode
 
 # The notebook's names each check reads: each named in the problem text (aelab build checks
 # both; docs/instructor.md: Add a check).
@@ -136,15 +138,13 @@ def encoder_architecture(env: Any) -> None:
         linear[0].in_features == 784 and linear[-1].out_features == 2,
         "The encoder should go from 784 inputs to latent_dim outputs.",
     )
-    # Search inputs that push each latent value down, and others that push it up (here, on the
-    # encoder made again): a linear latent layer goes below -1 and above 1; one ending in ReLU,
-    # Sigmoid or Tanh cannot.
-    holder = nn.Module()
-    holder.encoder = encoder
-    start = 10 * torch.randn(2, 784)
-    lowest, highest = push(holder, "encoder", start, 61), push(holder, "encoder", start, 61, -1)
+    # The encoder is made again here from torch's own layers, so its last layer that changes
+    # values says what latent codes can be: after a Linear, any real value; after a ReLU,
+    # Sigmoid or Tanh, bounded. (A search for inputs that push the codes past +-1 got stuck in
+    # dead ReLUs of narrow correct encoders on about 1 seed in 100.)
+    last = [m for m in encoder.modules() if not isinstance(m, (nn.Sequential, *UNCHANGED))][-1]
     expect(
-        lowest.min() < -1 and highest.max() > 1,
+        isinstance(last, nn.Linear),
         "The encoder's last layer should be a Linear layer with no activation after it: latent "
         "codes must be free to take any real value, negative ones included.",
     )

@@ -49,8 +49,7 @@ def extrapolation_signature_and_shape(env: Any) -> None:
     images = as_tensor(images)
     expect(
         images is not None and tuple(images.shape) == (12, 28, 28),
-        "extrapolate_digits should return the 12 decoded images as a tensor of shape "
-        "[12, 28, 28].",
+        "extrapolate_digits should return the 12 decoded images as a tensor of shape [12, 28, 28].",
     )
 
 
